@@ -1,0 +1,94 @@
+"""The one array-backend switch: NumPy on the CPU, CuPy on a GPU, the same code path.
+
+``get_xp(device)`` reads ``device`` (or ``GRAPHEXP_DEVICE``): ``"cpu"``, ``"gpu"`` or
+``"auto"`` (GPU when CuPy sees one, else CPU).  This is the only module that imports cupy;
+other code takes ``xp`` or derives it from its arrays with :func:`array_namespace`.
+
+Examples
+--------
+>>> xp = get_xp("cpu")
+>>> xp.__name__, device_name(xp)
+('numpy', 'cpu')
+>>> import numpy as np
+>>> array_namespace(np.zeros(2)) is np
+True
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+
+import numpy as np
+
+__all__ = ["DeviceError", "get_xp", "array_namespace", "to_numpy", "device_name", "gpu_available"]
+
+DEVICES = ("auto", "cpu", "gpu")
+
+
+class DeviceError(RuntimeError):
+    """The requested device is not usable here (one line for the user)."""
+
+
+def _cupy() -> ModuleType | None:
+    try:
+        import cupy  # noqa: PLC0415  (the only cupy import of the package)
+
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            return None
+        return cupy
+    except Exception:  # ImportError, CUDA driver errors: no usable GPU
+        return None
+
+
+def gpu_available() -> bool:
+    """True when CuPy imports and sees at least one CUDA device."""
+    return _cupy() is not None
+
+
+def get_xp(device: str | None = None) -> ModuleType:
+    """Return the array namespace for ``device`` (``cpu``, ``gpu`` or ``auto``).
+
+    Raises
+    ------
+    DeviceError
+        when ``gpu`` is asked for and no CUDA device with CuPy is available, or the name is unknown.
+    """
+    device = (device or os.environ.get("GRAPHEXP_DEVICE") or "cpu").strip().lower()
+    if device not in DEVICES:
+        raise DeviceError(f"unknown device {device!r} (expected cpu, gpu or auto)")
+    if device == "cpu":
+        return np
+    cp = _cupy()
+    if cp is not None:
+        return cp
+    if device == "gpu":
+        raise DeviceError("--device gpu asked for, but no CUDA GPU with CuPy is available here (use --device cpu or auto)")
+    return np
+
+
+def array_namespace(*arrays: object) -> ModuleType:
+    """The namespace (numpy or cupy) of the given arrays; numpy for host objects."""
+    for a in arrays:
+        mod = type(a).__module__.split(".")[0]
+        if mod == "cupy":
+            return _cupy() or np
+    return np
+
+
+def to_numpy(a: object) -> np.ndarray:
+    """Copy an array to the host (no-op for NumPy)."""
+    if hasattr(a, "get"):
+        return a.get()
+    return np.asarray(a)
+
+
+def device_name(xp: ModuleType) -> str:
+    """``'cpu'`` or ``'gpu:<name>'``, recorded in provenance rows."""
+    if xp is np:
+        return "cpu"
+    try:
+        props = xp.cuda.runtime.getDeviceProperties(xp.cuda.Device().id)
+        return "gpu:" + props["name"].decode()
+    except Exception:
+        return "gpu"

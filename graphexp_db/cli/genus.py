@@ -1,0 +1,5 @@
+"""graphexp genus (being written)."""
+
+
+def register(app):
+    return None

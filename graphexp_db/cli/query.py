@@ -1,0 +1,5 @@
+"""graphexp query (being written)."""
+
+
+def register(app):
+    return None
