@@ -1,0 +1,314 @@
+"""Embedding of pairings: quotient graph, ribbon graph, V, E, F, chi, genus, N-exponent (F4).
+
+A pairing identifies the indices at the ends of paired edges.  The *index classes* are the
+connected components of the slots under these identifications; this module counts them for a
+whole batch of pairings at once in the array backend (label propagation with pointer jumping,
+vectorised over the batch: numpy, or cupy with ``xp = get_xp("gpu")``).
+
+* Trace words (one trace, ``2n`` letters): the ribbon graph has one vertex, ``E = n`` edges and
+  ``F`` faces = index classes, ``chi = V - E + F``; orientable (no twisted pair: a real W paired
+  with W, not W^T) gives genus ``(2 - chi)/2``, otherwise ``2 - chi`` crosscaps.  The term of
+  ``(1/N) E tr`` scales as ``N^(chi - 2)``: ``-2g`` orientable, ``-h`` with h crosscaps.
+* Trees glued at the root: the quotient graph has a vertex per hidden index class, one for the
+  output index and one leaf per pair of input or bias edges; its edges are the pairs.  The
+  N-exponent is ``e = (hidden classes) - (pairs of 1/sqrt(N) edges) = -(cycle rank) <= 0``,
+  zero iff the quotient is a tree (the infinite-width limit).
+
+Examples
+--------
+>>> from graphexp_db.expand import gue_graph, trace_word_graph
+>>> from graphexp_db.pair import PairingSpace
+>>> space = PairingSpace(gue_graph(2))
+>>> b = embed_batch(space.graph, space.unrank(0, space.total))
+>>> b.n_exponent.tolist(), b.genus.tolist()
+([0, -2, 0], [0, 1, 0])
+>>> space = PairingSpace(trace_word_graph(1, 2))   # real Ginibre: 2 + 1/N
+>>> sorted(embed_batch(space.graph, space.unrank(0, 3)).n_exponent.tolist())
+[-1, 0, 0]
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from .expand import OperatorGraph
+
+__all__ = ["BatchEmbedding", "Embedding", "embed_batch", "embed_one", "aggregate", "Term", "format_term", "evaluate_factors"]
+
+_CODE_SHIFT = 64  # per-class codes: x-count * 64 + y-count (input classes), 4096 + mark-level * 64 + count (D marks)
+_SENTINEL = np.iinfo(np.int32).max
+
+
+@dataclass
+class BatchEmbedding:
+    """Arrays over a batch of pairings (host numpy arrays)."""
+
+    labels: np.ndarray  # (B, S) class label of every slot
+    n_classes: np.ndarray  # hidden (N-dimensional) classes
+    n_exponent: np.ndarray
+    V: np.ndarray
+    E: np.ndarray
+    F: np.ndarray | None
+    chi: np.ndarray
+    genus: np.ndarray | None
+    crosscaps: np.ndarray | None
+    orientable: np.ndarray | None
+    crossing: np.ndarray  # pairs joining different trees (NTK marking count)
+    signature: np.ndarray  # (B, S) sorted class codes (input moments and D-marks), sentinel-padded
+
+
+def _components(xp, S: int, urow, vmat):
+    """Connected components over S slots: fixed endpoints ``urow`` (m,), batch endpoints ``vmat`` (B, m)."""
+    B = vmat.shape[0]
+    rows = xp.arange(B)
+    lab = xp.broadcast_to(xp.arange(S, dtype=xp.int32), (B, S)).copy()
+    while True:
+        old = lab.copy()
+        for j in range(len(urow)):
+            u = int(urow[j])
+            v = vmat[:, j]
+            m = xp.minimum(lab[:, u], lab[rows, v])
+            lab[:, u] = m
+            lab[rows, v] = m
+        lab = xp.take_along_axis(lab, lab, axis=1)  # pointer jumping: label of my label
+        if bool((lab == old).all()):
+            return lab
+
+
+def embed_batch(graph: OperatorGraph, P, *, blocks_rep=None, xp=None) -> BatchEmbedding:
+    """Embed a batch of pairings ``P`` (B, n_edges; ``P[b, e]`` = partner of e).
+
+    For cumulant partitions pass ``blocks_rep`` (B, n_edges; the first edge of e's block) instead
+    of partners (``P`` may then be ``None``); blocks of size > 2 have no orientation data.
+    """
+    if xp is None:
+        from .backend import array_namespace
+
+        xp = array_namespace(P if P is not None else blocks_rep)
+    T = xp.asarray(P if P is not None else blocks_rep, dtype=xp.int32)
+    B, n = T.shape
+    S = graph.n_slots
+    row = np.array([e.row for e in graph.edges], dtype=np.int32)
+    col = np.array([e.col for e in graph.edges], dtype=np.int32)
+    row_x, col_x = xp.asarray(row), xp.asarray(col)
+    if graph.rule == "hermitian" and P is not None:
+        vmat = xp.concatenate([col_x[T], row_x[T]], axis=1)
+    else:
+        vmat = xp.concatenate([row_x[T], col_x[T]], axis=1)
+    urow = np.concatenate([row, col])
+    lab = _components(xp, S, urow, vmat)
+    lab_h = _host(lab)
+    T_h = _host(T)
+    roots = lab_h == np.arange(S)[None, :]
+    kinds = np.array([s.kind for s in graph.slots])
+    hidden = kinds == "N"
+    n_classes = (roots & hidden[None, :]).sum(axis=1)
+    half = np.array([e.half_N for e in graph.edges])
+    tree = np.array([e.tree for e in graph.edges])
+    idx = np.arange(n)[None, :]
+    if P is not None:
+        is_rep = idx < T_h
+        n_blocks = np.full(B, n // 2)
+        crossing = (is_rep & (tree[None, :] != tree[T_h])).sum(axis=1)
+    else:
+        is_rep = T_h == idx
+        n_blocks = is_rep.sum(axis=1)
+        crossing = np.zeros(B, dtype=np.int64)
+    signature = _signature(graph, lab_h, roots)
+    if graph.is_word:
+        Vn = np.full(B, graph.n_traces)
+        F = n_classes
+        chi = Vn + n_blocks + F - n
+        e_exp = F - n // 2 - graph.n_traces
+        flip = np.array([e.flip for e in graph.edges])
+        if P is not None and graph.rule == "real":
+            twisted = (is_rep & (flip[None, :] == flip[T_h])).any(axis=1)
+            orientable = ~twisted
+        elif P is not None:
+            orientable = np.ones(B, dtype=bool)
+        else:
+            orientable = None
+        genus = crosscaps = None
+        if orientable is not None:
+            genus = np.where(orientable, (2 * graph.n_traces - chi) // 2, -1)
+            crosscaps = np.where(orientable, 0, 2 * graph.n_traces - chi)
+        return BatchEmbedding(lab_h, n_classes, e_exp, Vn, n_blocks, F, chi, genus, crosscaps, orientable, crossing, signature)
+    # trees glued at the root: quotient graph
+    half_pairs = (is_rep & half[None, :]).sum(axis=1)
+    other_pairs = n_blocks - half_pairs
+    e_exp = n_classes - half_pairs
+    Vq = n_classes + 1 + other_pairs
+    Eq = n_blocks
+    return BatchEmbedding(lab_h, n_classes, e_exp, Vq, Eq, None, Vq - Eq, None, None, None, crossing, signature)
+
+
+def _host(a) -> np.ndarray:
+    return a.get() if hasattr(a, "get") else np.asarray(a)
+
+
+def _signature(graph: OperatorGraph, lab: np.ndarray, roots: np.ndarray) -> np.ndarray:
+    B, S = lab.shape
+    rows = np.arange(B)
+    codes = np.full((B, S), _SENTINEL, dtype=np.int32)
+    xs = [i for i, s in enumerate(graph.slots) if s.kind == "in" and s.tag == "x"]
+    ys = [i for i, s in enumerate(graph.slots) if s.kind == "in" and s.tag == "y"]
+    marked = [(i, s.mark) for i, s in enumerate(graph.slots) if s.mark]
+    if xs or ys:
+        cx = np.zeros((B, S), dtype=np.int32)
+        cy = np.zeros((B, S), dtype=np.int32)
+        for i in xs:
+            np.add.at(cx, (rows, lab[:, i]), 1)
+        for i in ys:
+            np.add.at(cy, (rows, lab[:, i]), 1)
+        has = (cx + cy) > 0
+        codes = np.where(has, cx * _CODE_SHIFT + cy, codes)
+    if marked:
+        cm = np.zeros((B, S), dtype=np.int32)
+        level = np.zeros((B, S), dtype=np.int32)
+        for i, mk in marked:
+            np.add.at(cm, (rows, lab[:, i]), 1)
+            level[rows, lab[:, i]] = mk
+        has = cm > 0
+        codes = np.where(has, 4096 + level * _CODE_SHIFT + cm, codes)
+    return np.sort(codes, axis=1)
+
+
+# --------------------------------------------------------------------------- terms
+@dataclass(frozen=True)
+class Term:
+    """A group of pairings with the same exponent and factors: ``count`` pairings (exact weight)."""
+
+    n_exponent: int
+    surface: str
+    factors: tuple[tuple[str, int], ...]
+    weight: Fraction  # number of pairings (times cumulant weights), times the graph coefficient
+
+    def to_json(self) -> dict:
+        return {"N": self.n_exponent, "surface": self.surface, "weight": str(self.weight), "factors": dict(self.factors)}
+
+
+def _code_symbol(code: int) -> str:
+    if code >= 4096:
+        level, count = divmod(code - 4096, _CODE_SHIFT)
+        return f"mu{level}_{count}"
+    nx, ny = divmod(code, _CODE_SHIFT)
+    return f"S{nx}_{ny}"
+
+
+def _surface(b: BatchEmbedding, i: int) -> str:
+    if b.F is None:
+        return "Q"
+    if b.orientable is None:
+        return f"X{int(b.chi[i])}"
+    return f"S{int(b.genus[i])}" if b.orientable[i] else f"N{int(b.crosscaps[i])}"
+
+
+def aggregate(graph: OperatorGraph, b: BatchEmbedding, *, weights=None, marked: bool = False) -> dict[tuple, Fraction]:
+    """Group a batch into exact weights keyed by ``(n_exponent, surface, factors)``.
+
+    ``factors`` multiplies the graph's monomial with the per-class symbols (``S<a>_<b>``: the
+    input moment sum_i x_i^a y_i^b / d^((a+b)/2); ``mu<l>_<j>``: E[phi'(h_l)^j]).  ``marked``
+    weights every pairing by its crossing pairs (NTK).  ``weights`` are per-pairing cumulant weights.
+    """
+    keys = np.column_stack([b.n_exponent, b.crossing if marked else np.zeros_like(b.n_exponent), b.signature])
+    surf = np.array([_surface(b, i) for i in range(len(b.n_exponent))]) if b.F is not None else None
+    out: dict[tuple, Fraction] = defaultdict(Fraction)
+    if weights is None and surf is None:
+        uniq, inverse, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+        groups = [(uniq[j], "Q", Fraction(int(counts[j]))) for j in range(len(uniq))]
+    else:
+        acc: dict[tuple, Fraction] = defaultdict(Fraction)
+        for i in range(len(keys)):
+            w = Fraction(1) if weights is None else weights[i]
+            acc[(tuple(keys[i].tolist()), surf[i] if surf is not None else "Q")] += w
+        groups = [(np.array(k), s, w) for (k, s), w in acc.items()]
+    base = Counter(dict(graph.monomial))
+    for key, surface, count in groups:
+        e, cross = int(key[0]), int(key[1])
+        factors = base.copy()
+        for code in key[2:]:
+            if code != _SENTINEL:
+                factors[_code_symbol(int(code))] += 1
+        w = count * graph.coefficient * graph.rational * (cross if marked else 1)
+        if w:
+            out[(e, surface, tuple(sorted(factors.items())))] += w
+    return dict(out)
+
+
+def evaluate_factors(factors, values: dict[str, Fraction]) -> Fraction:
+    """Exact value of a product of symbols (``c<k>``, ``sw``, ``sb``, ``S<a>_<b>``, ``mu<l>_<j>``)."""
+    out = Fraction(1)
+    for sym, power in factors:
+        out *= values[sym] ** power
+    return out
+
+
+def format_term(weight: Fraction, factors, n_exponent: int) -> str:
+    """Human-readable ``2 * c1^2 * sw^4 * S1_1 * N^-1``.
+
+    >>> format_term(Fraction(2), (("c1", 2), ("sw", 4)), -1)
+    '2 * c1^2 * sw^4 * N^-1'
+    """
+    parts = [str(weight)]
+    parts += [s if p == 1 else f"{s}^{p}" for s, p in factors]
+    if n_exponent:
+        parts.append(f"N^{n_exponent}")
+    return " * ".join(parts)
+
+
+@dataclass(frozen=True)
+class Embedding:
+    """Embedding data of one pairing (what the catalogue stores per orbit representative)."""
+
+    kind: str
+    V: int
+    E: int
+    F: int | None
+    chi: int
+    genus: int | None
+    crosscaps: int | None
+    orientable: bool | None
+    n_exponent: int
+    leading: bool
+    quotient_edges: tuple[tuple[int, int, str], ...]
+    surface: str
+
+
+def embed_one(graph: OperatorGraph, pairs: tuple[tuple[int, int], ...]) -> Embedding:
+    """Embedding of a single pairing given as edge pairs.
+
+    >>> from graphexp_db.expand import gue_graph
+    >>> embed_one(gue_graph(2), ((0, 2), (1, 3))).genus
+    1
+    """
+    P = np.arange(graph.n_edges, dtype=np.int32)[None, :].copy()
+    for a, c in pairs:
+        P[0, a], P[0, c] = c, a
+    b = embed_batch(graph, P)
+    lab = b.labels[0]
+    qedges = []
+    for a, c in pairs:
+        e = graph.edges[a]
+        if graph.is_word:
+            qedges.append((int(lab[e.row]), int(lab[e.col]), e.mat))
+        else:
+            qedges.append((int(lab[e.row]), int(lab[e.col]) if e.half_N else -1 - len(qedges), e.mat))
+    word = graph.is_word
+    return Embedding(
+        kind="ribbon" if word else "quotient",
+        V=int(b.V[0]),
+        E=int(b.E[0]),
+        F=int(b.F[0]) if word else None,
+        chi=int(b.chi[0]),
+        genus=int(b.genus[0]) if word and b.orientable[0] else None,
+        crosscaps=int(b.crosscaps[0]) if word and not b.orientable[0] else (0 if word else None),
+        orientable=bool(b.orientable[0]) if word else None,
+        n_exponent=int(b.n_exponent[0]),
+        leading=int(b.n_exponent[0]) == 0,
+        quotient_edges=tuple(qedges),
+        surface=_surface(b, 0),
+    )
