@@ -202,6 +202,10 @@ def _code_symbol(code: int) -> str:
 def _surface(b: BatchEmbedding, i: int) -> str:
     if b.F is None:
         return "Q"
+    return str(_surface_raw(b, i))
+
+
+def _surface_raw(b: BatchEmbedding, i: int) -> str:
     if b.orientable is None:
         return f"X{int(b.chi[i])}"
     return f"S{int(b.genus[i])}" if b.orientable[i] else f"N{int(b.crosscaps[i])}"
@@ -214,18 +218,26 @@ def aggregate(graph: OperatorGraph, b: BatchEmbedding, *, weights=None, marked: 
     input moment sum_i x_i^a y_i^b / d^((a+b)/2); ``mu<l>_<j>``: E[phi'(h_l)^j]).  ``marked``
     weights every pairing by its crossing pairs (NTK).  ``weights`` are per-pairing cumulant weights.
     """
-    keys = np.column_stack([b.n_exponent, b.crossing if marked else np.zeros_like(b.n_exponent), b.signature])
-    surf = np.array([_surface(b, i) for i in range(len(b.n_exponent))]) if b.F is not None else None
-    out: dict[tuple, Fraction] = defaultdict(Fraction)
-    if weights is None and surf is None:
-        uniq, inverse, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
-        groups = [(uniq[j], "Q", Fraction(int(counts[j]))) for j in range(len(uniq))]
+    if b.F is None:
+        surf_code = np.zeros_like(b.n_exponent)
+    elif b.orientable is None:
+        surf_code = 2000 + b.chi
     else:
-        acc: dict[tuple, Fraction] = defaultdict(Fraction)
-        for i in range(len(keys)):
-            w = Fraction(1) if weights is None else weights[i]
-            acc[(tuple(keys[i].tolist()), surf[i] if surf is not None else "Q")] += w
-        groups = [(np.array(k), s, w) for (k, s), w in acc.items()]
+        surf_code = np.where(b.orientable, b.genus, 1000 + b.crosscaps)
+    keys = np.column_stack([b.n_exponent, b.crossing if marked else np.zeros_like(b.n_exponent), surf_code, b.signature])
+    uniq, inverse, counts = _unique_rows(keys)
+    if weights is None:
+        totals = [Fraction(int(c)) for c in counts]
+    else:
+        totals = [Fraction(0)] * len(uniq)
+        for i, w in zip(inverse.ravel().tolist(), weights):
+            totals[i] += w
+    out: dict[tuple, Fraction] = defaultdict(Fraction)
+    groups = []
+    for j in range(len(uniq)):
+        code = int(uniq[j][2])
+        surface = "Q" if b.F is None else (f"S{code}" if code < 1000 else f"N{code - 1000}" if code < 2000 else f"X{code - 2000}")
+        groups.append((np.concatenate([uniq[j][:2], uniq[j][3:]]), surface, totals[j]))
     base = Counter(dict(graph.monomial))
     for key, surface, count in groups:
         e, cross = int(key[0]), int(key[1])
@@ -237,6 +249,21 @@ def aggregate(graph: OperatorGraph, b: BatchEmbedding, *, weights=None, marked: 
         if w:
             out[(e, surface, tuple(sorted(factors.items())))] += w
     return dict(out)
+
+
+def _unique_rows(keys: np.ndarray):
+    """``np.unique(keys, axis=0)`` through one int64 mixed-radix key per row (much faster)."""
+    keys = keys.astype(np.int64)
+    lo, hi = keys.min(axis=0), keys.max(axis=0)
+    span = hi - lo + 1
+    if np.prod(span.astype(float)) >= 2.0**62:
+        return np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    code = np.zeros(len(keys), dtype=np.int64)
+    for j in range(keys.shape[1]):
+        if span[j] > 1:
+            code = code * span[j] + (keys[:, j] - lo[j])
+    _, first, inverse, counts = np.unique(code, return_index=True, return_inverse=True, return_counts=True)
+    return keys[first], inverse.ravel(), counts
 
 
 def evaluate_factors(factors, values: dict[str, Fraction]) -> Fraction:

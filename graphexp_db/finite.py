@@ -1,0 +1,406 @@
+"""Exact sums over pairings: genus expansions and finite-width corrections (MISSION.md F5).
+
+* Trace words: ``(1/N) E tr[(W_p...W_1 W_1^T...W_p^T)^k] = sum_j a_j N^-j`` exactly, for real,
+  complex and non-Gaussian (cumulant) ensembles; GUE genus tables (Harer–Zagier numbers).
+* MLPs and layer DAGs with polynomial activations: ``E[f(x) f(y)]``, the NTK expectation and the
+  connected 4-point function ``E[f^4] - 3 E[f^2]^2`` as exact polynomials in 1/N, summed over all
+  operator graphs and all their Wick pairings.
+* The leading order (N-exponent 0) by a recursive enumeration of the leading pairings only, which
+  makes deep nets cheap; it equals the NNGP (and NTK) recursion of CONVENTIONS.md.
+
+All numbers are :class:`fractions.Fraction`.
+
+Examples
+--------
+>>> trace_series(1, 2, "gaussian")     # real Ginibre: 2 + 1/N
+{0: Fraction(2, 1), 1: Fraction(1, 1)}
+>>> trace_series(1, 2, "complex")
+{0: Fraction(2, 1)}
+>>> trace_series(1, 2, "rademacher")   # 2 + (m4 - 2)/N with m4 = 1
+{0: Fraction(2, 1), 1: Fraction(-1, 1)}
+>>> gue_genus_table(3)[3]
+{0: 5, 1: 10}
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+
+import numpy as np
+
+from .embed import aggregate, embed_batch, evaluate_factors
+from .expand import (
+    OperatorGraph,
+    count_operator_graphs,
+    gue_graph,
+    iter_operator_graphs,
+    layer_dag,
+    trace_word_graph,
+)
+from .pair import PairingSpace, count_pairings, iter_partitions
+from .spec import Activation, SpecError, parse_activation, parse_ensemble, parse_number
+
+__all__ = [
+    "DEFAULT_LIMIT",
+    "TooLarge",
+    "graph_terms",
+    "trace_series",
+    "gue_genus_table",
+    "harer_zagier",
+    "fuss_catalan",
+    "estimate_pairings",
+    "covariance_series",
+    "ntk_series",
+    "fourpoint_series",
+    "leading_covariance",
+    "leading_ntk",
+    "tree_values",
+]
+
+DEFAULT_LIMIT = 5_000_000
+CHUNK = 1 << 16
+
+
+class TooLarge(SpecError):
+    """The estimated enumeration size is over the limit (the message carries the estimate)."""
+
+
+# --------------------------------------------------------------------------- per graph
+def graph_terms(graph: OperatorGraph, ensemble="gaussian", *, marked: bool = False, xp=None, chunk: int = CHUNK) -> dict:
+    """Exact terms of one graph: ``{(n_exponent, surface, factors): weight}`` summed over all
+    pairings (Gaussian/complex) or cumulant partitions (other real ensembles).
+
+    >>> terms = graph_terms(gue_graph(2))
+    >>> sorted((e, s, int(w)) for (e, s, _), w in terms.items())
+    [(-2, 'S1', 1), (0, 'S0', 2)]
+    """
+    ens = parse_ensemble(ensemble)
+    out: dict = defaultdict(Fraction)
+    if ens.is_gaussian or graph.rule == "hermitian":
+        space = PairingSpace(graph, ens)
+        for start in range(0, space.total, chunk):
+            P = space.unrank(start, start + chunk)
+            if xp is not None:
+                P = xp.asarray(P)
+            for k, w in aggregate(graph, embed_batch(graph, P, xp=xp), marked=marked).items():
+                out[k] += w
+        return dict(out)
+    reps, weights = [], []
+    for blocks, w in iter_partitions(graph, ens):
+        rep = np.empty(graph.n_edges, dtype=np.int32)
+        for b in blocks:
+            rep[list(b)] = b[0]
+        reps.append(rep)
+        weights.append(w)
+    if reps:
+        R = np.stack(reps)
+        for k, w in aggregate(graph, embed_batch(graph, None, blocks_rep=R), weights=weights, marked=marked).items():
+            out[k] += w
+    return dict(out)
+
+
+def _series(terms: dict, values: dict | None = None) -> dict[int, Fraction]:
+    series: dict[int, Fraction] = defaultdict(Fraction)
+    for (e, _surface, factors), w in terms.items():
+        series[-e] += w * (evaluate_factors(factors, values) if values is not None else 1)
+    return {j: v for j, v in sorted(series.items()) if v != 0}
+
+
+# --------------------------------------------------------------------------- trace words
+def trace_series(p: int, k: int, ensemble="gaussian", *, limit: int = DEFAULT_LIMIT) -> dict[int, Fraction]:
+    """Coefficients a_j of ``(1/N) E tr[(W_p...W_1 W_1^T...W_p^T)^k] = sum_j a_j N^-j``.
+
+    W_i are N x N with i.i.d. entries of variance 1/N from ``ensemble``.
+
+    >>> trace_series(2, 2)
+    {0: Fraction(3, 1), 1: Fraction(3, 1), 2: Fraction(3, 1)}
+    """
+    graph = trace_word_graph(p, k)
+    size = count_pairings(graph, ensemble)
+    if size > limit:
+        raise TooLarge(f"trace word p={p}, k={k} has {size:,} pairings, over the limit {limit:,} (use --force)")
+    return _series(graph_terms(graph, ensemble))
+
+
+def gue_genus_table(n_max: int, *, limit: int = DEFAULT_LIMIT) -> dict[int, dict[int, int]]:
+    """Number of pairings of tr[H^(2n)] by genus g, for n = 1..n_max (Harer–Zagier numbers).
+
+    >>> gue_genus_table(4)[4]
+    {0: 14, 1: 70, 2: 21}
+    """
+    table = {}
+    for n in range(1, n_max + 1):
+        g = gue_graph(n)
+        if count_pairings(g) > limit:
+            raise TooLarge(f"gue n={n} has {count_pairings(g):,} pairings, over the limit {limit:,} (use --force)")
+        counts: dict[int, int] = defaultdict(int)
+        for (e, _s, _f), w in graph_terms(g).items():
+            counts[-e // 2] += int(w)
+        table[n] = dict(sorted(counts.items()))
+    return table
+
+
+def harer_zagier(n: int) -> dict[int, int]:
+    """Harer–Zagier numbers eps_g(n) by their recursion (independent of any enumeration):
+    (n+1) eps_g(n) = 2(2n-1) eps_g(n-1) + (n-1)(2n-1)(2n-3) eps_{g-1}(n-2).
+
+    >>> harer_zagier(4)
+    {0: 14, 1: 70, 2: 21}
+    """
+
+    @lru_cache(maxsize=None)
+    def eps(g: int, m: int) -> int:
+        if g < 0 or m < 0 or 2 * g > m:
+            return 0
+        if m == 0:
+            return int(g == 0)
+        val = 2 * (2 * m - 1) * eps(g, m - 1) + (m - 1) * (2 * m - 1) * (2 * m - 3) * eps(g - 1, m - 2)
+        return val // (m + 1)
+
+    return {g: eps(g, n) for g in range(n // 2 + 1)}
+
+
+def fuss_catalan(p: int, k: int) -> int:
+    """FussCatalan_p(k) = binom((p+1)k, k) / (pk + 1).
+
+    >>> [fuss_catalan(1, k) for k in range(1, 5)], [fuss_catalan(2, k) for k in range(1, 5)]
+    ([1, 2, 5, 14], [1, 3, 12, 55])
+    """
+    return math.comb((p + 1) * k, k) // (p * k + 1)
+
+
+# --------------------------------------------------------------------------- trees
+def tree_values(arch, activation: Activation, xs: list[list[Fraction]], tags=("x", "y")) -> dict:
+    """Exact values of the symbols of tree graphs: c_k, sw, sb, and the input moments
+    ``S<a>_<b> = sum_i x_i^a y_i^b / d^((a+b)/2)`` (computed lazily)."""
+    coeffs = activation.poly_coeffs
+    vals: dict = {f"c{k}": c for k, c in enumerate(coeffs)}
+    vals["sw"], vals["sb"] = arch.sw, arch.sb
+    x = xs[0]
+    y = xs[1] if len(xs) > 1 else xs[0]
+    d = len(x)
+
+    class _Values(dict):
+        def __missing__(self, key):
+            if key.startswith("c"):
+                return Fraction(0)
+            if key.startswith("S"):
+                a, b = (int(t) for t in key[1:].split("_"))
+                if (a + b) % 2:
+                    raise ValueError(f"odd input moment {key}")
+                v = sum((xi**a) * (yi**b) for xi, yi in zip(x, y)) / Fraction(d) ** ((a + b) // 2)
+                self[key] = v
+                return v
+            raise KeyError(key)
+
+    return _Values(vals)
+
+
+def _exact_vector(v, what: str) -> list[Fraction]:
+    out = [parse_number(t if isinstance(t, (str, Fraction, int)) else float(t), what) for t in v]
+    if not out:
+        raise SpecError(f"{what} is empty")
+    return out
+
+
+def _poly(activation) -> Activation:
+    act = parse_activation(activation)
+    if not act.is_polynomial:
+        raise SpecError(f"exact finite-width sums need a polynomial activation (poly:c0,c1,... or identity), got {act}")
+    return act
+
+
+def _live(graph: OperatorGraph, values: dict) -> bool:
+    """False when a factor of the graph's monomial is zero (the whole graph contributes 0)."""
+    return all(values[s] != 0 for s, _ in graph.monomial)
+
+
+def _graphs(arch, quantity: str, act: Activation, values: dict):
+    for order in range(len(act.poly_coeffs)):
+        for g in iter_operator_graphs(arch, quantity, order):
+            if _live(g, values):
+                yield g
+
+
+def estimate_pairings(arch, quantity: str, activation, *, sample: int = 2000) -> int:
+    """Number of Wick pairings summed over the operator graphs needed for ``activation``
+    (exact when there are at most 200,000 graphs, else extrapolated from a sample).
+
+    >>> from graphexp_db.spec import parse_arch
+    >>> estimate_pairings(parse_arch("mlp:L=1"), "covariance", "poly:0,1")
+    1
+    """
+    act = _poly(activation)
+    values = tree_values(arch, act, [[Fraction(1)]])
+    n_graphs = sum(count_operator_graphs(arch, quantity, o) for o in range(len(act.poly_coeffs)))
+    total, seen = 0, 0
+    for g in _graphs(arch, quantity, act, values):
+        total += count_pairings(g)
+        seen += 1
+        if n_graphs > 200_000 and seen >= sample:
+            return total * n_graphs // seen
+    return total
+
+
+def _tree_series(arch, quantity, activation, xs, *, marked=False, limit=DEFAULT_LIMIT, xp=None, progress=None):
+    act = _poly(activation)
+    layer_dag(arch)  # validates the architecture kind
+    values = tree_values(arch, act, xs)
+    size = estimate_pairings(arch, quantity, act)
+    if size > limit:
+        raise TooLarge(f"{quantity} of {arch} with {act} needs about {size:,} pairings, over the limit {limit:,} (use --force)")
+    series: dict[int, Fraction] = defaultdict(Fraction)
+    for g in _graphs(arch, quantity, act, values):
+        for (e, _s, factors), w in graph_terms(g, marked=marked, xp=xp).items():
+            series[-e] += w * evaluate_factors(factors, values)
+        if progress is not None:
+            progress(count_pairings(g))
+    return {j: v for j, v in sorted(series.items()) if v != 0}
+
+
+def covariance_series(arch, activation, x, y, **kw) -> dict[int, Fraction]:
+    """``E[f(x) f(y)] = sum_j a_j N^-j`` exactly, for a polynomial activation.
+
+    >>> from graphexp_db.spec import parse_arch
+    >>> covariance_series(parse_arch("mlp:L=1,sw=1,sb=0"), "poly:0,1,1", [1, 0], [1, 0])  # one hidden layer: exact at N^0
+    {0: Fraction(5, 4)}
+    >>> covariance_series(parse_arch("mlp:L=2"), "poly:0,1,1", [1, 0], [1, 0])
+    {0: Fraction(95, 16), 1: Fraction(51, 1)}
+    """
+    return _tree_series(arch, "covariance", activation, [_exact_vector(x, "x"), _exact_vector(y, "y")], **kw)
+
+
+def ntk_series(arch, activation, x, y, **kw) -> dict[int, Fraction]:
+    """``E[Theta(x, y)] = sum_j a_j N^-j`` exactly (NTK parametrisation, all weights and biases).
+
+    >>> from graphexp_db.spec import parse_arch
+    >>> ntk_series(parse_arch("mlp:L=1"), "identity", [1, 0], [1, 0])  # K2 + K1, K1 = 1/2
+    {0: Fraction(1, 1)}
+    """
+    return _tree_series(arch, "ntk", activation, [_exact_vector(x, "x"), _exact_vector(y, "y")], marked=True, **kw)
+
+
+def fourpoint_series(arch, activation, x, *, connected: bool = True, **kw) -> dict[int, Fraction]:
+    """Connected 4-point function ``E[f(x)^4] - 3 E[f(x)^2]^2 = sum_j a_j N^-j`` exactly
+    (``connected=False``: the raw ``E[f(x)^4]``).
+
+    >>> from graphexp_db.spec import parse_arch
+    >>> fourpoint_series(parse_arch("mlp:L=1"), "identity", [1, 1])   # f Gaussian given W1: 6/N
+    {1: Fraction(6, 1)}
+    """
+    xv = _exact_vector(x, "x")
+    raw = _tree_series(arch, "fourpoint", activation, [xv], **kw)
+    if not connected:
+        return raw
+    two = _tree_series(arch, "covariance", activation, [xv, xv], **kw)
+    out: dict[int, Fraction] = defaultdict(Fraction, raw)
+    for (i, a), (j, b) in itertools.product(two.items(), repeat=2):
+        out[i + j] -= 3 * a * b
+    return {j: v for j, v in sorted(out.items()) if v != 0}
+
+
+# --------------------------------------------------------------------------- leading order
+@dataclass(frozen=True)
+class _Dual:
+    """a + b*eps with eps^2 = 0: b collects the weight times the number of crossing pairs."""
+
+    a: Fraction
+    b: Fraction = Fraction(0)
+
+    def __add__(self, o: _Dual) -> _Dual:
+        return _Dual(self.a + o.a, self.b + o.b)
+
+    def __mul__(self, o: _Dual) -> _Dual:
+        return _Dual(self.a * o.a, self.a * o.b + self.b * o.a)
+
+    def scale(self, q: Fraction) -> _Dual:
+        return _Dual(self.a * q, self.b * q)
+
+
+def _matchings(items: tuple):
+    if not items:
+        yield ()
+        return
+    first, rest = items[0], items[1:]
+    for i, other in enumerate(rest):
+        for tail in _matchings(rest[:i] + rest[i + 1 :]):
+            yield ((first, other), *tail)
+
+
+def _leading(arch, activation, x, y) -> _Dual:
+    from .expand import _child_terms, _term_sym
+
+    act = _poly(activation)
+    dag = layer_dag(arch)
+    D = len(act.poly_coeffs) - 1
+    values = tree_values(arch, act, [_exact_vector(x, "x"), _exact_vector(y, "y")])
+    S = {("x", "x"): values["S2_0"], ("y", "y"): values["S0_2"], ("x", "y"): values["S1_1"], ("y", "x"): values["S1_1"]}
+    sw2, sb2 = arch.sw**2, arch.sb**2
+
+    def alive(term) -> bool:
+        if term[0] == "b":
+            return sb2 != 0
+        sub = term[3]
+        return sub == "x" or (values[f"c{len(sub)}"] != 0 and all(alive(t) for t in sub))
+
+    @lru_cache(maxsize=None)
+    def pair(t1, c1, t2, c2) -> _Dual:
+        if t1[0] != t2[0] or t1[1] != t2[1]:
+            return _Dual(Fraction(0))
+        cross = _Dual(Fraction(1), Fraction(int(c1 != c2)))
+        if t1[0] == "b":
+            return cross.scale(sb2)
+        w, u = t1[1], t1[2]
+        scale = sw2 / len(dag.parents[u])
+        if w == 0:
+            return cross.scale(scale * S[(c1, c2)])
+        return cross * vertices(t1[3], c1, t2[3], c2).scale(scale)
+
+    @lru_cache(maxsize=None)
+    def vertices(A, ca, B, cb) -> _Dual:
+        # leading pairings keep the two identified vertices' children among themselves
+        total = _Dual(Fraction(0))
+        items = tuple((t, ca) for t in A) + tuple((t, cb) for t in B)
+        for m in _matchings(items):
+            w = _Dual(Fraction(1))
+            for (t1, c1), (t2, c2) in m:
+                w = w * pair(t1, c1, t2, c2)
+                if w.a == 0 and w.b == 0:
+                    break
+            total = total + w
+        return total.scale(values[f"c{len(A)}"] * values[f"c{len(B)}"])
+
+    roots = [t for t in _child_terms(dag, dag.sink, D) if alive(t)]
+    total = _Dual(Fraction(0))
+    for r1 in roots:
+        for r2 in roots:
+            total = total + pair(r1, "x", r2, "y").scale(Fraction(_term_sym(r1) * _term_sym(r2)))
+    return total
+
+
+def leading_covariance(arch, activation, x, y) -> Fraction:
+    """The N^0 term of ``E[f(x) f(y)]``: the sum over leading pairings only (quotient a tree).
+
+    Leading pairings pair the children of two identified vertices among themselves, so they
+    are enumerated recursively, vertex pair by vertex pair; deep nets stay cheap.
+
+    >>> from graphexp_db.spec import parse_arch
+    >>> leading_covariance(parse_arch("mlp:L=2"), "poly:0,1,1", [1, 0], [1, 0])
+    Fraction(95, 16)
+    """
+    return _leading(arch, activation, x, y).a
+
+
+def leading_ntk(arch, activation, x, y) -> Fraction:
+    """The N^0 term of the expected NTK: leading pairings weighted by their crossing pairs.
+
+    >>> from graphexp_db.spec import parse_arch
+    >>> leading_ntk(parse_arch("mlp:L=2"), "identity", [1, 0], [1, 0])  # 3 K1, K1 = 1/2
+    Fraction(3, 2)
+    """
+    return _leading(arch, activation, x, y).b
