@@ -28,7 +28,7 @@ import networkx as nx
 
 from .expand import OperatorGraph
 
-__all__ = ["encode", "certificate", "automorphism_generators", "to_networkx", "is_isomorphic_nx", "graph_certificate"]
+__all__ = ["encode", "certificate", "canonical_graphs", "automorphism_generators", "to_networkx", "is_isomorphic_nx", "graph_certificate"]
 
 
 def encode(graph: OperatorGraph) -> tuple[int, list[tuple[int, int]], list[str]]:
@@ -98,3 +98,28 @@ def to_networkx(graph: OperatorGraph) -> nx.Graph:
 def is_isomorphic_nx(a: OperatorGraph, b: OperatorGraph) -> bool:
     """Isomorphism by networkx VF2 (the independent check of the certificates)."""
     return nx.is_isomorphic(to_networkx(a), to_networkx(b), node_match=lambda x, y: x["colour"] == y["colour"])
+
+
+def canonical_graphs(graphs) -> list[tuple[str, OperatorGraph]]:
+    """Merge isomorphic graphs (summing their coefficients) and sort by certificate.
+
+    The tree expansion sums over *ordered* tuples of trees; two tuples can give isomorphic glued
+    graphs (e.g. swapping two trees that have no input leaves), and the catalogue stores
+    isomorphism classes.  The position in the returned list (1-based) is the stable index used
+    in labels.
+
+    >>> from graphexp_db.expand import iter_operator_graphs
+    >>> from graphexp_db.spec import parse_arch
+    >>> ordered = list(iter_operator_graphs(parse_arch("mlp:L=1"), "covariance", 0))
+    >>> classes = canonical_graphs(ordered)
+    >>> len(ordered), len(classes), sum(g.coefficient for _, g in classes) == sum(g.coefficient for g in ordered)
+    (4, 3, True)
+    """
+    merged: dict[str, OperatorGraph] = {}
+    for g in graphs:
+        cert = certificate(g)
+        if cert in merged:
+            merged[cert] = merged[cert].replace(coefficient=merged[cert].coefficient + g.coefficient)
+        else:
+            merged[cert] = g
+    return sorted(merged.items())

@@ -1,0 +1,70 @@
+"""graphexp serve: the Streamlit web UI over a catalogue."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._common import DbUrl, fail
+
+APP = Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+
+
+def serve(
+    db: DbUrl = None,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port to listen on.")] = 8501,
+    host: Annotated[str, typer.Option("--host", help="Address to bind (127.0.0.1: this machine only).")] = "127.0.0.1",
+    no_schema: Annotated[bool, typer.Option("--no-schema-check", help="Do not create/upgrade the schema before serving.")] = False,
+) -> None:
+    """Serve the web UI (browse expansions, limits, ResNet and DAG pages, read-only SQL console).
+
+    Runs ``streamlit run app/streamlit_app.py`` headless on HOST:PORT with ``GRAPHEXP_DB`` set to the
+    catalogue; the schema is created first when it is missing.
+    """
+    from graphexp_db.catalogue.query import resolve_url
+
+    url = resolve_url(db)
+    if not APP.exists():
+        fail(f"the web app is missing: {APP}")
+    if not no_schema:
+        _ensure_schema(url)
+    env = dict(os.environ, GRAPHEXP_DB=url)
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(APP),
+        "--server.headless", "true",
+        "--server.address", host,
+        "--server.port", str(port),
+        "--browser.gatherUsageStats", "false",
+        "--server.fileWatcherType", "none",
+        "--global.developmentMode", "false",
+    ]
+    typer.echo(f"serving {url} on http://{host}:{port}", err=True)
+    try:
+        code = subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        code = 0
+    raise typer.Exit(code)
+
+
+def _ensure_schema(url: str) -> None:
+    """Create the schema when the catalogue layer offers it (a missing layer is not an error)."""
+    try:
+        from graphexp_db.catalogue.engine import get_engine
+        from graphexp_db.catalogue.migrate import ensure_schema
+    except ImportError:
+        return
+    try:
+        if url.startswith("sqlite:///"):
+            Path(url[len("sqlite:///"):]).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        ensure_schema(get_engine(url))
+    except Exception as err:  # a stale or unreachable catalogue: one line, exit 2
+        fail(f"cannot prepare the catalogue {url}: {err}")
