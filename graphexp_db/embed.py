@@ -61,46 +61,76 @@ class BatchEmbedding:
     signature: np.ndarray  # (B, S) sorted class codes (input moments and D-marks), sentinel-padded
 
 
-def _components(xp, S: int, urow, vmat):
-    """Connected components over S slots: fixed endpoints ``urow`` (m,), batch endpoints ``vmat`` (B, m)."""
-    B = vmat.shape[0]
-    rows = xp.arange(B)
-    lab = xp.broadcast_to(xp.arange(S, dtype=xp.int32), (B, S)).copy()
+def _incidence(graph: OperatorGraph):
+    """Static incidence of slots: for slot u, the (edge, end) pairs touching it (end 0 = row, 1 = col),
+    padded with (-1, -1).  The partner varies per pairing; this structure does not."""
+    inc: list[list[tuple[int, int]]] = [[] for _ in range(graph.n_slots)]
+    for i, e in enumerate(graph.edges):
+        inc[e.row].append((i, 0))
+        inc[e.col].append((i, 1))
+    delta = max(1, max(len(x) for x in inc))
+    inc_e = np.full((graph.n_slots, delta), -1, dtype=np.int64)
+    inc_end = np.zeros((graph.n_slots, delta), dtype=np.int64)
+    for u, lst in enumerate(inc):
+        for k, (i, end) in enumerate(lst):
+            inc_e[u, k], inc_end[u, k] = i, end
+    return inc_e, inc_end
+
+
+def _components(xp, graph: OperatorGraph, T, hermitian: bool):
+    """Class label (smallest slot of its class) of every slot, for a batch of partner maps ``T``.
+
+    Neighbours of slot u through its incident edge e are read from e's partner: the partner's
+    row (col) for e's row (col) end, crossed for Hermitian pairs.  Min-label propagation over all
+    slots at once, with pointer jumping, on flat arrays (a few gathers per round).
+    """
+    B, n = T.shape
+    S = graph.n_slots
+    inc_e, inc_end = _incidence(graph)
+    ends = np.array([[e.row for e in graph.edges], [e.col for e in graph.edges]], dtype=np.int64)
+    if hermitian:
+        ends = ends[::-1].copy()
+    valid = inc_e >= 0
+    delta = inc_e.shape[1]
+    # neighbour slots, laid out (delta, B, S) so every round is a few contiguous gathers
+    Tflat = T.reshape(-1).astype(xp.int32)
+    boff = (xp.arange(B, dtype=xp.int32) * n)[:, None]
+    soff = (xp.arange(B, dtype=xp.int32) * S)[:, None]
+    ends_flat = xp.asarray(ends.reshape(-1).astype(np.int32))
+    nbs = []
+    for k in range(delta):
+        e_k = xp.asarray(np.where(valid[:, k], inc_e[:, k], 0).astype(np.int32))
+        partner = xp.take(Tflat, boff + e_k[None, :])  # (B, S)
+        nb = xp.take(ends_flat, xp.asarray((inc_end[:, k] * n).astype(np.int32))[None, :] + partner)
+        nb = xp.where(xp.asarray(valid[:, k])[None, :], nb, xp.arange(S, dtype=xp.int32)[None, :])
+        nbs.append((nb + soff).reshape(-1))
+    lab = xp.broadcast_to(xp.arange(S, dtype=xp.int32), (B, S)).reshape(-1).copy()
+    offs = soff.reshape(B, 1)
     while True:
-        old = lab.copy()
-        for j in range(len(urow)):
-            u = int(urow[j])
-            v = vmat[:, j]
-            m = xp.minimum(lab[:, u], lab[rows, v])
-            lab[:, u] = m
-            lab[rows, v] = m
-        lab = xp.take_along_axis(lab, lab, axis=1)  # pointer jumping: label of my label
-        if bool((lab == old).all()):
-            return lab
+        new = lab
+        for nbk in nbs:
+            new = xp.minimum(new, xp.take(lab, nbk))
+        new = xp.take(new, (new.reshape(B, S) + offs).reshape(-1))  # pointer jumping
+        if bool((new == lab).all()):
+            return new.reshape(B, S)
+        lab = new
 
 
-def embed_batch(graph: OperatorGraph, P, *, blocks_rep=None, xp=None) -> BatchEmbedding:
+def embed_batch(graph: OperatorGraph, P, *, blocks_next=None, xp=None) -> BatchEmbedding:
     """Embed a batch of pairings ``P`` (B, n_edges; ``P[b, e]`` = partner of e).
 
-    For cumulant partitions pass ``blocks_rep`` (B, n_edges; the first edge of e's block) instead
-    of partners (``P`` may then be ``None``); blocks of size > 2 have no orientation data.
+    For cumulant partitions pass ``blocks_next`` (B, n_edges; the next edge of e's block, cyclically
+    in increasing order) instead of partners (``P`` may then be ``None``); blocks of size > 2 have
+    no orientation data.
     """
     if xp is None:
         from .backend import array_namespace
 
-        xp = array_namespace(P if P is not None else blocks_rep)
-    T = xp.asarray(P if P is not None else blocks_rep, dtype=xp.int32)
+        xp = array_namespace(P if P is not None else blocks_next)
+    T = xp.asarray(P if P is not None else blocks_next, dtype=xp.int32)
     B, n = T.shape
     S = graph.n_slots
-    row = np.array([e.row for e in graph.edges], dtype=np.int32)
-    col = np.array([e.col for e in graph.edges], dtype=np.int32)
-    row_x, col_x = xp.asarray(row), xp.asarray(col)
-    if graph.rule == "hermitian" and P is not None:
-        vmat = xp.concatenate([col_x[T], row_x[T]], axis=1)
-    else:
-        vmat = xp.concatenate([row_x[T], col_x[T]], axis=1)
-    urow = np.concatenate([row, col])
-    lab = _components(xp, S, urow, vmat)
+    lab = _components(xp, graph, T, graph.rule == "hermitian" and P is not None)
     lab_h = _host(lab)
     T_h = _host(T)
     roots = lab_h == np.arange(S)[None, :]
@@ -115,7 +145,7 @@ def embed_batch(graph: OperatorGraph, P, *, blocks_rep=None, xp=None) -> BatchEm
         n_blocks = np.full(B, n // 2)
         crossing = (is_rep & (tree[None, :] != tree[T_h])).sum(axis=1)
     else:
-        is_rep = T_h == idx
+        is_rep = T_h <= idx  # the largest edge of a block wraps around to its smallest
         n_blocks = is_rep.sum(axis=1)
         crossing = np.zeros(B, dtype=np.int64)
     signature = _signature(graph, lab_h, roots)
@@ -211,12 +241,14 @@ def _surface_raw(b: BatchEmbedding, i: int) -> str:
     return f"S{int(b.genus[i])}" if b.orientable[i] else f"N{int(b.crosscaps[i])}"
 
 
-def aggregate(graph: OperatorGraph, b: BatchEmbedding, *, weights=None, marked: bool = False) -> dict[tuple, Fraction]:
+def aggregate(graph: OperatorGraph, b: BatchEmbedding, *, weights=None, marked: bool = False, census: dict | None = None) -> dict[tuple, Fraction]:
     """Group a batch into exact weights keyed by ``(n_exponent, surface, factors)``.
 
     ``factors`` multiplies the graph's monomial with the per-class symbols (``S<a>_<b>``: the
     input moment sum_i x_i^a y_i^b / d^((a+b)/2); ``mu<l>_<j>``: E[phi'(h_l)^j]).  ``marked``
     weights every pairing by its crossing pairs (NTK).  ``weights`` are per-pairing cumulant weights.
+    ``census``, when given, receives the bare number of pairings (or partitions, unweighted)
+    per ``(n_exponent, surface)``.
     """
     if b.F is None:
         surf_code = np.zeros_like(b.n_exponent)
@@ -237,14 +269,16 @@ def aggregate(graph: OperatorGraph, b: BatchEmbedding, *, weights=None, marked: 
     for j in range(len(uniq)):
         code = int(uniq[j][2])
         surface = "Q" if b.F is None else (f"S{code}" if code < 1000 else f"N{code - 1000}" if code < 2000 else f"X{code - 2000}")
-        groups.append((np.concatenate([uniq[j][:2], uniq[j][3:]]), surface, totals[j]))
+        groups.append((np.concatenate([uniq[j][:2], uniq[j][3:]]), surface, totals[j], int(counts[j])))
     base = Counter(dict(graph.monomial))
-    for key, surface, count in groups:
+    for key, surface, count, raw in groups:
         e, cross = int(key[0]), int(key[1])
         factors = base.copy()
         for code in key[2:]:
             if code != _SENTINEL:
                 factors[_code_symbol(int(code))] += 1
+        if census is not None:
+            census[(e, surface)] = census.get((e, surface), 0) + raw
         w = count * graph.coefficient * graph.rational * (cross if marked else 1)
         if w:
             out[(e, surface, tuple(sorted(factors.items())))] += w

@@ -71,7 +71,7 @@ class TooLarge(SpecError):
 
 
 # --------------------------------------------------------------------------- per graph
-def graph_terms(graph: OperatorGraph, ensemble="gaussian", *, marked: bool = False, xp=None, chunk: int = CHUNK) -> dict:
+def graph_terms(graph: OperatorGraph, ensemble="gaussian", *, marked: bool = False, xp=None, chunk: int = CHUNK, census: dict | None = None) -> dict:
     """Exact terms of one graph: ``{(n_exponent, surface, factors): weight}`` summed over all
     pairings (Gaussian/complex) or cumulant partitions (other real ensembles).
 
@@ -87,19 +87,19 @@ def graph_terms(graph: OperatorGraph, ensemble="gaussian", *, marked: bool = Fal
             P = space.unrank(start, start + chunk)
             if xp is not None:
                 P = xp.asarray(P)
-            for k, w in aggregate(graph, embed_batch(graph, P, xp=xp), marked=marked).items():
+            for k, w in aggregate(graph, embed_batch(graph, P, xp=xp), marked=marked, census=census).items():
                 out[k] += w
         return dict(out)
     reps, weights = [], []
     for blocks, w in iter_partitions(graph, ens):
-        rep = np.empty(graph.n_edges, dtype=np.int32)
+        nxt = np.empty(graph.n_edges, dtype=np.int32)
         for b in blocks:
-            rep[list(b)] = b[0]
-        reps.append(rep)
+            nxt[list(b)] = list(b[1:]) + [b[0]]
+        reps.append(nxt)
         weights.append(w)
     if reps:
         R = np.stack(reps)
-        for k, w in aggregate(graph, embed_batch(graph, None, blocks_rep=R), weights=weights, marked=marked).items():
+        for k, w in aggregate(graph, embed_batch(graph, None, blocks_next=R), weights=weights, marked=marked, census=census).items():
             out[k] += w
     return dict(out)
 

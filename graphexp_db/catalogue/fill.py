@@ -1,0 +1,348 @@
+"""Filling the catalogue: expansions (graphs, pairing orbits, embeddings, exact aggregates) and presets.
+
+A fill is idempotent and resumable.  All operator graphs of an expansion are inserted first
+(unique natural key ``(shape, quantity, order, certificate)``); then each graph's pairings,
+embeddings and aggregate rows are written in *one* transaction that also flips the graph's
+``complete`` flag.  Killing a fill loses at most the graph in flight; running it again skips
+complete graphs and, thanks to ``ON CONFLICT DO NOTHING`` on every natural key, gives the same
+catalogue as one clean run.
+
+Individual orbit rows are stored up to ``budget`` per graph (and only when the orbit computation
+is affordable); exact aggregate rows (pairing counts by N-exponent and surface) are always stored,
+so large orders stay queryable.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ..canonical import canonical_graphs
+from ..embed import aggregate, embed_batch, embed_one, format_term
+from ..expand import QUANTITY_ABBREV, iter_operator_graphs, shape_of
+from ..finite import DEFAULT_LIMIT, TooLarge, graph_terms
+from ..pair import PairingSpace, automorphisms, count_pairings, count_partitions, iter_partitions, orbits
+from ..spec import Activation, MLPSpec, SpecError, canonical_json, parse_activation, parse_arch, parse_ensemble
+from . import models as m
+from .store import get_or_create_architecture, insert_ignore, new_provenance
+
+__all__ = ["FillSummary", "fill_expansion", "plan_expansion", "DEFAULT_BUDGET", "ORBIT_LIMIT"]
+
+DEFAULT_BUDGET = 64
+ORBIT_LIMIT = 150_000
+
+
+@dataclass
+class FillSummary:
+    """What a fill did (printed by the CLI, returned by the API)."""
+
+    shape: str
+    quantity: str
+    order: int
+    ensemble: str
+    activation: str
+    n_graphs: int
+    n_pairings: int
+    graphs_done: int = 0
+    graphs_skipped: int = 0
+    orbit_rows: int = 0
+    aggregate_rows: int = 0
+    seconds: float = 0.0
+    by_exponent: dict = field(default_factory=dict)  # exponent -> number of pairings
+    labels: list = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        d = dict(self.__dict__)
+        d["by_exponent"] = {str(k): str(v) for k, v in sorted(self.by_exponent.items())}
+        d["labels"] = self.labels[:10]
+        return d
+
+
+def plan_expansion(arch, quantity: str, order: int, *, ensemble="gaussian", p: int | None = None):
+    """Graphs (canonical classes, label order) and their pairing counts, without writing anything."""
+    ens = parse_ensemble(ensemble)
+    if quantity in ("trace", "gue", "jacobian") or arch is None:
+        pass
+    if quantity not in ("trace", "gue") and not ens.is_gaussian:
+        raise SpecError(f"{quantity} expansions use Gaussian weights; non-Gaussian ensembles are for trace words")
+    if ens.is_complex and quantity != "trace":
+        raise SpecError("complex weights are catalogued for Ginibre trace words (quantity trace)")
+    if quantity == "gue" and ens.name != "gaussian":
+        raise SpecError("gue has its own (Hermitian Gaussian) ensemble; leave --ensemble at gaussian")
+    graphs = canonical_graphs(iter_operator_graphs(arch, quantity, order, p=p))
+    if ens.is_gaussian:
+        sizes = [count_pairings(g, ens) for _, g in graphs]
+    else:
+        sizes = [count_partitions(g) for _, g in graphs]
+    return graphs, sizes
+
+
+def fill_expansion(
+    engine,
+    arch,
+    quantity: str,
+    order: int,
+    *,
+    ensemble="gaussian",
+    activation: str | Activation | None = None,
+    p: int | None = None,
+    budget: int = DEFAULT_BUDGET,
+    limit: int = DEFAULT_LIMIT,
+    force: bool = False,
+    progress=None,
+    device: str = "cpu",
+) -> FillSummary:
+    """Enumerate and store one expansion ``(architecture, quantity, order, ensemble)``.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        A catalogue at the current schema.
+    arch : spec or str or None
+        Architecture (``None`` for ``trace``/``gue``).
+    progress : callable, optional
+        ``progress(done_pairings, total_pairings)`` after every graph.
+
+    Raises
+    ------
+    TooLarge
+        when the number of pairings is over ``limit`` and ``force`` is false (nothing is written).
+    """
+    t0 = time.perf_counter()
+    if isinstance(arch, str):
+        arch = parse_arch(arch)
+    ens = parse_ensemble(ensemble)
+    act = parse_activation(activation) if activation else None
+    if quantity == "trace" and not p:
+        raise SpecError("trace expansions need --p (number of Ginibre factors)")
+    graphs, sizes = plan_expansion(arch, quantity, order, ensemble=ens, p=p)
+    total = sum(sizes)
+    if total > limit and not force:
+        raise TooLarge(f"{quantity} order {order} needs {total:,} pairings ({len(graphs):,} graphs), over the limit {limit:,} (use --force)")
+    shape = shape_of(arch, quantity, p)
+    abbrev = QUANTITY_ABBREV[quantity]
+    act_name = str(act) if act else ""
+    summary = FillSummary(shape, quantity, order, str(ens), act_name, len(graphs), total)
+    values = _values(arch, act)
+    params = {"arch": str(arch) if arch is not None else None, "quantity": quantity, "order": order, "ensemble": str(ens),
+              "activation": act_name, "p": p, "budget": budget}
+
+    with Session(engine) as s, s.begin():
+        prov = new_provenance(s, "graph-expansion", params, device=device)
+        prov_id = prov.id
+        arch_id = get_or_create_architecture(s, arch).id if isinstance(arch, (MLPSpec,)) or getattr(arch, "kind", "") == "dag" else None
+        rows = []
+        for index, (cert, g) in enumerate(graphs, start=1):
+            label = f"{shape}.{abbrev}.o{order}.{index}"
+            summary.labels.append(label)
+            rows.append(dict(shape=shape, quantity=quantity, order=order, index=index, label=label, certificate=cert,
+                             graph_json=json.dumps(g.to_json()), n_vertices=g.n_slots, n_edges=g.n_edges,
+                             coefficient=g.coefficient, n_pairings=sizes[index - 1], n_orbits=None,
+                             n_automorphisms=None, complete=False, provenance_id=prov_id))
+        insert_ignore(s, m.OperatorGraph, rows, ["shape", "quantity", "order", "certificate"])
+        ids = dict(s.execute(select(m.OperatorGraph.certificate, m.OperatorGraph.id).where(
+            m.OperatorGraph.shape == shape, m.OperatorGraph.quantity == quantity, m.OperatorGraph.order == order)).all())
+        insert_ignore(s, m.Expansion, [dict(architecture_id=arch_id, spec_hash=_spec_hash(arch), shape=shape, quantity=quantity,
+                                            order=order, ensemble=str(ens), activation=act_name, n_graphs=len(graphs),
+                                            n_pairings=total, status="running", provenance_id=prov_id)],
+                      ["spec_hash", "shape", "quantity", "order", "ensemble", "activation"])
+
+    done_graphs = {row[0] for row in _complete_graphs(engine, ids.values(), str(ens))}
+    series: dict = defaultdict(Fraction)
+    done = 0
+    for (cert, g), size in zip(graphs, sizes):
+        gid = ids[cert]
+        census: dict = {}
+        terms = graph_terms(g, ens, marked=quantity == "ntk", census=census) if size else {}
+        for (e, _surf, factors), w in terms.items():
+            series[(e, factors)] += w
+        for (e, _surf), c in census.items():
+            summary.by_exponent[e] = summary.by_exponent.get(e, 0) + c
+        if gid in done_graphs:
+            summary.graphs_skipped += 1
+        else:
+            n_orb, n_agg = _store_graph(engine, g, gid, ens, size, census, budget, prov_id, quantity, values)
+            summary.orbit_rows += n_orb
+            summary.aggregate_rows += n_agg
+            summary.graphs_done += 1
+        done += size
+        if progress is not None:
+            progress(done, total)
+
+    with Session(engine) as s, s.begin():
+        summary_json = {
+            "series": _series_json(series, None),
+            "evaluated": _series_json(series, values) if values else None,
+            "by_exponent": {str(k): str(v) for k, v in sorted(summary.by_exponent.items())},
+        }
+        s.execute(update(m.Expansion).where(m.Expansion.spec_hash == _spec_hash(arch), m.Expansion.shape == shape,
+                                            m.Expansion.quantity == quantity, m.Expansion.order == order,
+                                            m.Expansion.ensemble == str(ens), m.Expansion.activation == act_name)
+                  .values(status="complete", summary_json=json.dumps(summary_json)))
+        _finish(s, prov_id)
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+# --------------------------------------------------------------------------- helpers
+def _spec_hash(arch) -> str:
+    return arch.spec_hash if arch is not None else ""
+
+
+def _values(arch, act: Activation | None) -> dict | None:
+    """Numbers substituted into contributions when an activation is given (inputs stay symbolic)."""
+    if act is None or arch is None or not hasattr(arch, "sb"):
+        return None
+    try:
+        coeffs = act.taylor(12)
+    except SpecError:
+        return None
+    vals = {f"c{k}": c for k, c in enumerate(coeffs)}
+    vals["sw"], vals["sb"] = arch.sw, arch.sb
+    return vals
+
+
+def _partial(factors, values: dict) -> tuple[Fraction, tuple]:
+    coeff, rest = Fraction(1), []
+    for sym, power in factors:
+        if sym in values:
+            coeff *= values[sym] ** power
+        else:
+            rest.append((sym, power))
+    return coeff, tuple(rest)
+
+
+def _series_json(series: dict, values: dict | None) -> dict:
+    out: dict = defaultdict(lambda: defaultdict(Fraction))
+    for (e, factors), w in series.items():
+        if values is not None:
+            c, rest = _partial(factors, values)
+            out[str(-e)][format_term(Fraction(1), rest, 0)] += w * c
+        else:
+            out[str(-e)][format_term(Fraction(1), factors, 0)] += w
+    return {j: {k: str(v) for k, v in sorted(terms.items()) if v} for j, terms in sorted(out.items(), key=lambda kv: int(kv[0]))}
+
+
+def _complete_graphs(engine, gids, ensemble: str):
+    gids = list(gids)
+    if not gids:
+        return []
+    with Session(engine) as s:
+        # a graph is complete for an ensemble when its aggregate rows exist (written in the same transaction)
+        return s.execute(select(m.PairingAggregate.graph_id).where(m.PairingAggregate.graph_id.in_(gids),
+                                                                   m.PairingAggregate.ensemble == ensemble).distinct()).all()
+
+
+def _store_graph(engine, g, gid: int, ens, size: int, census: dict, budget: int, prov_id: int, quantity: str, values) -> tuple[int, int]:
+    pair_rows, emb_rows = [], []
+    n_orbits = None
+    n_aut = None
+    if size and budget > 0:
+        if ens.is_gaussian or g.rule == "hermitian":
+            space = PairingSpace(g, ens)
+            if size <= ORBIT_LIMIT:
+                perms = automorphisms(g)
+                n_aut = len(perms)
+                reps, osizes = orbits(space, perms)
+                n_orbits = len(reps)
+                chosen = list(zip(reps.tolist(), osizes.tolist()))[:budget]
+            else:
+                chosen = []
+            for rank, mult in chosen:
+                pairs = space.pairs(rank)
+                pair_rows.append(dict(graph_id=gid, ensemble=str(ens), rank=rank, blocks_json=json.dumps([list(x) for x in pairs]),
+                                      multiplicity=mult, provenance_id=prov_id))
+                emb_rows.append((rank, _embedding_row(g, pairs, space, rank, quantity, values)))
+        else:
+            for rank, (blocks, weight) in enumerate(iter_partitions(g, ens)):
+                if rank >= budget:
+                    break
+                pair_rows.append(dict(graph_id=gid, ensemble=str(ens), rank=rank, blocks_json=json.dumps([list(b) for b in blocks]),
+                                      multiplicity=1, provenance_id=prov_id))
+                emb_rows.append((rank, _partition_embedding_row(g, blocks, weight)))
+    agg_rows = [dict(graph_id=gid, ensemble=str(ens), n_exponent=e, surface=surf, count=int(c), contribution_json=None,
+                     provenance_id=prov_id) for (e, surf), c in sorted(census.items())]
+    if not agg_rows:  # no pairing at all: record it, so the graph counts as complete
+        agg_rows = [dict(graph_id=gid, ensemble=str(ens), n_exponent=0, surface="none", count=0, contribution_json=None,
+                         provenance_id=prov_id)]
+    with Session(engine) as s, s.begin():
+        insert_ignore(s, m.Pairing, pair_rows, ["graph_id", "ensemble", "rank"])
+        if emb_rows:
+            pid = dict(s.execute(select(m.Pairing.rank, m.Pairing.id).where(m.Pairing.graph_id == gid, m.Pairing.ensemble == str(ens))).all())
+            insert_ignore(s, m.Embedding, [dict(pairing_id=pid[rank], **row) for rank, row in emb_rows], ["pairing_id"])
+        insert_ignore(s, m.PairingAggregate, agg_rows, ["graph_id", "ensemble", "n_exponent", "surface"])
+        s.execute(update(m.OperatorGraph).where(m.OperatorGraph.id == gid).values(complete=True, n_orbits=n_orbits, n_automorphisms=n_aut))
+    return len(pair_rows), len(agg_rows)
+
+
+def _embedding_row(g, pairs, space, rank: int, quantity: str, values) -> dict:
+    emb = embed_one(g, pairs)
+    terms = aggregate(g, embed_batch(g, space.unrank(rank, rank + 1)), marked=quantity == "ntk")
+    contrib = [format_term(w, f, e) for (e, _s, f), w in terms.items()]
+    cjson = {"terms": [{"N": e, "weight": str(w), "factors": dict(f)} for (e, _s, f), w in terms.items()]}
+    if values:
+        ev = []
+        for (e, _s, f), w in terms.items():
+            c, rest = _partial(f, values)
+            ev.append(format_term(w * c, rest, e))
+        cjson["evaluated"] = ev
+    return dict(kind=emb.kind, V=emb.V, E=emb.E, F=emb.F, chi=emb.chi, genus=emb.genus, crosscaps=emb.crosscaps,
+                orientable=emb.orientable, n_exponent=emb.n_exponent, leading=emb.leading,
+                quotient_json=json.dumps([list(q) for q in emb.quotient_edges]),
+                contribution=" + ".join(contrib) if contrib else "0", contribution_json=json.dumps(cjson))
+
+
+def _partition_embedding_row(g, blocks, weight) -> dict:
+    import numpy as np
+
+    nxt = np.empty((1, g.n_edges), dtype=np.int32)
+    for blk in blocks:
+        nxt[0, list(blk)] = list(blk[1:]) + [blk[0]]
+    b = embed_batch(g, None, blocks_next=nxt)
+    e = int(b.n_exponent[0])
+    return dict(kind="ribbon", V=int(b.V[0]), E=int(b.E[0]), F=int(b.F[0]), chi=int(b.chi[0]), genus=None, crosscaps=None,
+                orientable=None, n_exponent=e, leading=e == 0, quotient_json="[]",
+                contribution=format_term(weight, (), e), contribution_json=json.dumps({"cumulant_weight": str(weight)}))
+
+
+def _finish(s: Session, prov_id: int) -> None:
+    from datetime import datetime, timezone
+
+    s.execute(update(m.Provenance).where(m.Provenance.id == prov_id).values(finished_at=datetime.now(timezone.utc)))
+
+
+def store_finite_width(engine, kind: str, params: dict, *, device: str = "cpu") -> dict:
+    """Compute an exact finite-width series and store it (idempotent on the parameters' hash).
+
+    ``kind``: ``trace`` (params ensemble, p, k), ``covariance``/``ntk`` (arch, activation, x, y) or
+    ``fourpoint`` (arch, activation, x).  Returns ``{"coefficients": {j: exact string}}``.
+    """
+    import hashlib
+
+    from ..finite import covariance_series, fourpoint_series, ntk_series, trace_series
+
+    if kind == "trace":
+        series = trace_series(int(params["p"]), int(params["k"]), "gaussian" if params["ensemble"] == "real" else params["ensemble"])
+    else:
+        arch = parse_arch(params["arch"])
+        x = params["x"].split(",")
+        if kind == "fourpoint":
+            series = fourpoint_series(arch, params["activation"], x)
+        else:
+            fn = covariance_series if kind == "covariance" else ntk_series
+            series = fn(arch, params["activation"], x, params["y"].split(","))
+    coeffs = {str(j): str(v) for j, v in series.items()}
+    key = canonical_json({"kind": kind, **params})
+    with Session(engine) as s, s.begin():
+        prov = new_provenance(s, f"finite-width-{kind}", params, device=device)
+        insert_ignore(s, m.FiniteWidth, [dict(kind=kind, params_hash=hashlib.sha256(key.encode()).hexdigest()[:32],
+                                              params_json=key, coefficients_json=json.dumps(coeffs), provenance_id=prov.id)],
+                      ["params_hash"])
+        _finish(s, prov.id)
+    return {"kind": kind, "coefficients": coeffs}

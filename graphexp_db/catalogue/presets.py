@@ -1,0 +1,103 @@
+"""Named catalogue presets (``graphexp build --preset``).
+
+``core`` is the small default catalogue ``make run`` builds: GUE words up to n = 8 (Harer–Zagier),
+Ginibre products p <= 3, k <= 4 (real and complex), non-Gaussian trace words, Jacobian words of
+MLP(1), MLP(2), and the covariance / NTK / 4-point operator graphs of small MLPs and a DAG, plus the
+exact finite-width series the README shows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Callable
+
+from ..spec import parse_arch
+
+__all__ = ["Step", "PRESETS"]
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    fn: Callable
+
+    def run(self, engine, device: str = "cpu") -> dict:
+        return self.fn(engine, device)
+
+
+def _expansion(arch, quantity, order, ensemble="gaussian", p=None, activation=None) -> Step:
+    def run(engine, device):
+        from .fill import fill_expansion
+
+        s = fill_expansion(engine, parse_arch(arch) if arch else None, quantity, order, ensemble=ensemble, p=p,
+                           activation=activation, device=device)
+        return {"shape": s.shape, "quantity": quantity, "order": order, "ensemble": s.ensemble, "graphs": s.n_graphs,
+                "pairings": s.n_pairings, "done": s.graphs_done, "skipped": s.graphs_skipped}
+
+    label = f"{arch or ''} {quantity} o{order} {ensemble}{f' p={p}' if p else ''}".strip()
+    return Step(label, run)
+
+
+def _finite(kind: str, **params) -> Step:
+    def run(engine, device):
+        from .fill import store_finite_width
+
+        return store_finite_width(engine, kind, params, device=device)
+
+    return Step(f"finite-width {kind} {json.dumps(params, sort_keys=True)}", run)
+
+
+def _core() -> list[Step]:
+    steps = [_expansion(None, "gue", n) for n in range(1, 9)]
+    for p in (1, 2, 3):
+        for k in (1, 2, 3, 4):
+            steps.append(_expansion(None, "trace", k, "gaussian", p))
+            steps.append(_expansion(None, "trace", k, "complex", p))
+    for ens in ("rademacher", "uniform", "sparse:1/2"):
+        for k in (1, 2, 3):
+            steps.append(_expansion(None, "trace", k, ens, 1))
+    for L, kmax in ((1, 4), (2, 3)):
+        for k in range(1, kmax + 1):
+            steps.append(_expansion(f"mlp:L={L}", "jacobian", k))
+    for order in (0, 1, 2, 3):
+        steps.append(_expansion("mlp:L=1", "covariance", order))
+        steps.append(_expansion("mlp:L=1", "ntk", order))
+    for order in (0, 1, 2):
+        steps.append(_expansion("mlp:L=2", "covariance", order))
+        steps.append(_expansion("mlp:L=1", "fourpoint", order))
+    for order in (0, 1):
+        steps.append(_expansion("mlp:L=2", "ntk", order))
+        steps.append(_expansion('{"kind":"dag","edges":[[0,1],[1,2],[0,2]]}', "covariance", order))
+    for ens in ("real", "complex"):
+        for p in (1, 2, 3):
+            for k in (1, 2, 3, 4):
+                steps.append(_finite("trace", ensemble=ens, p=p, k=k))
+    steps.append(_finite("covariance", arch="mlp:L=2,sw=1.2,sb=0.3", activation="poly:0.1,1,0.5", x="1,0.5,-0.3", y="0.2,-1,0.7"))
+    steps.append(_finite("fourpoint", arch="mlp:L=1,sw=1.2,sb=0.3", activation="poly:0.1,1,0.5", x="1,0.5,-0.3"))
+    return steps
+
+
+def _paper() -> list[Step]:
+    try:
+        from .limits_store import paper_steps  # written with the limits engine
+    except ImportError:  # pragma: no cover - only before the limits engine exists
+        return []
+    return paper_steps()
+
+
+class _Presets(dict):
+    def __missing__(self, key):
+        raise KeyError(key)
+
+    def __getitem__(self, key):
+        return {"core": _core, "paper": _paper}[key]()
+
+    def __contains__(self, key):
+        return key in ("core", "paper")
+
+    def __iter__(self):
+        return iter(("core", "paper"))
+
+
+PRESETS = _Presets()
