@@ -64,11 +64,23 @@ class FillSummary:
         return d
 
 
-def plan_expansion(arch, quantity: str, order: int, *, ensemble="gaussian", p: int | None = None):
-    """Graphs (canonical classes, label order) and their pairing counts, without writing anything."""
+GRAPH_LIMIT = 200_000
+
+
+def plan_expansion(arch, quantity: str, order: int, *, ensemble="gaussian", p: int | None = None, force: bool = False):
+    """Graphs (canonical classes, label order) and their pairing counts, without writing anything.
+
+    Raises :class:`TooLarge` before enumerating when the number of (ordered) graphs alone is over
+    ``GRAPH_LIMIT`` and ``force`` is false.
+    """
+    from ..expand import count_operator_graphs
+
     ens = parse_ensemble(ensemble)
-    if quantity in ("trace", "gue", "jacobian") or arch is None:
-        pass
+    if quantity in ("covariance", "ntk", "fourpoint") and arch is not None:
+        n = count_operator_graphs(arch, quantity, order)
+        if n > GRAPH_LIMIT and not force:
+            raise TooLarge(f"{quantity} order {order} of {arch} has {n:,} operator graphs (before their pairings), "
+                           f"over the limit {GRAPH_LIMIT:,} (use --force)")
     if quantity not in ("trace", "gue") and not ens.is_gaussian:
         raise SpecError(f"{quantity} expansions use Gaussian weights; non-Gaussian ensembles are for trace words")
     if ens.is_complex and quantity != "trace":
@@ -121,7 +133,7 @@ def fill_expansion(
     act = parse_activation(activation) if activation else None
     if quantity == "trace" and not p:
         raise SpecError("trace expansions need --p (number of Ginibre factors)")
-    graphs, sizes = plan_expansion(arch, quantity, order, ensemble=ens, p=p)
+    graphs, sizes = plan_expansion(arch, quantity, order, ensemble=ens, p=p, force=force)
     total = sum(sizes)
     if total > limit and not force:
         raise TooLarge(f"{quantity} order {order} needs {total:,} pairings ({len(graphs):,} graphs), over the limit {limit:,} (use --force)")

@@ -33,9 +33,10 @@ def expand(
     """
     from ..backend import DeviceError, get_xp
     from ..catalogue.engine import get_engine
-    from ..catalogue.fill import fill_expansion
+    from ..catalogue.fill import fill_expansion, plan_expansion
     from ..catalogue.migrate import SchemaOutdated, ensure_schema
-    from ..spec import SpecError, parse_arch
+    from ..finite import DEFAULT_LIMIT, TooLarge
+    from ..spec import SpecError, parse_activation, parse_arch
 
     try:
         get_xp(device)
@@ -44,6 +45,13 @@ def expand(
             raise SpecError(f"--arch is needed for quantity {quantity}")
         if quantity == "trace" and p is None:
             p = 1
+        if activation:
+            parse_activation(activation)
+        # validate and size the expansion before anything touches the database
+        graphs, sizes = plan_expansion(spec, quantity, order, ensemble=ensemble, p=p, force=force)
+        if sum(sizes) > DEFAULT_LIMIT and not force:
+            raise TooLarge(f"{quantity} order {order} needs {sum(sizes):,} pairings ({len(graphs):,} graphs), "
+                           f"over the limit {DEFAULT_LIMIT:,} (use --force)")
         engine = get_engine(db)
         ensure_schema(engine)
     except (SpecError, DeviceError, SchemaOutdated) as exc:
