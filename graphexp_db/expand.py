@@ -155,19 +155,38 @@ class OperatorGraph:
 # --------------------------------------------------------------------------- layer DAGs
 @dataclass(frozen=True)
 class LayerDag:
-    """Nodes 0..n-1, node 0 the input, ``sink`` the output; ``parents[v]`` = in(v)."""
+    """Nodes 0..n-1, node 0 the input, ``sink`` the output; ``parents[v]`` = in(v).
+
+    ``scale2[(w, u)]`` is the squared extra scale of an edge w -> u besides sw/sqrt(width_w)
+    (1/|in(u)| for a DAG, 1/L for ResNet branches); ``shared`` names matrices by their source node
+    only (ResNet: W_m feeds every later layer through the skip connections); ``bias`` says whether
+    nodes carry biases.
+    """
 
     parents: tuple[tuple[int, ...], ...]
     sink: int
     shape: str
+    scale2: tuple[tuple[tuple[int, int], Fraction], ...] = ()
+    shared: bool = False
+    bias: bool = True
+
+    def edge_scale2(self, w: int, u: int) -> Fraction:
+        for key, val in self.scale2:
+            if key == (w, u):
+                return val
+        return Fraction(1, len(self.parents[u]))
+
+    def mat(self, w: int, u: int) -> str:
+        return f"W{w + 1}" if self.shared else f"W{w}>{u}"
 
     @property
     def hidden(self) -> tuple[int, ...]:
         return tuple(v for v in range(1, len(self.parents)) if v != self.sink)
 
 
-def layer_dag(arch: MLPSpec | DagSpec) -> LayerDag:
-    """The layer DAG of an MLP (a chain 0 -> 1 -> ... -> L+1) or a DAG spec.
+def layer_dag(arch: MLPSpec | DagSpec | ResNetSpec) -> LayerDag:
+    """The layer DAG of an MLP (a chain 0 -> 1 -> ... -> L+1), a ResNet (every layer feeds every
+    later one through the skips, branches scaled by 1/sqrt(L), no biases) or a DAG spec.
 
     >>> from graphexp_db.spec import parse_arch
     >>> layer_dag(parse_arch("mlp:L=2")).parents
@@ -179,7 +198,14 @@ def layer_dag(arch: MLPSpec | DagSpec) -> LayerDag:
     if isinstance(arch, DagSpec):
         return LayerDag(tuple(arch.parents(v) for v in range(arch.n_nodes)), arch.sink, arch.shape)
     if isinstance(arch, ResNetSpec):
-        raise SpecError("operator-graph expansion of resnet is not implemented; use mlp or a dag spec")
+        if arch.L is None:
+            raise SpecError("resnet:L=inf is the ODE limit; operator graphs need a finite depth L")
+        # phi-vertices at nodes 1..L apply phi to h_l = h_1 + sum_{m=2..l} branch_m; the sink is h_{L+1}.
+        L = arch.L
+        n = L + 2
+        parents = tuple(tuple(range(v)) for v in range(n))
+        scale2 = tuple(((w, u), Fraction(1) if w == 0 else Fraction(1, L)) for u in range(1, n) for w in range(u))
+        return LayerDag(parents, n - 1, arch.shape, scale2, shared=True, bias=False)
     raise SpecError(f"cannot expand architecture {arch!r}")
 
 
@@ -198,7 +224,7 @@ def shape_of(arch, quantity: str, p: int | None = None) -> str:
 
 
 def _child_terms(dag: LayerDag, u: int, D: int) -> list[tuple]:
-    terms: list[tuple] = [("b", u)]
+    terms: list[tuple] = [("b", u)] if dag.bias else []
     for w in dag.parents[u]:
         if w == 0:
             terms.append(("W", 0, u, "x"))
@@ -243,7 +269,7 @@ def count_vertex_types(dag: LayerDag, u: int, D: int) -> int:
     >>> count_vertex_types(layer_dag(MLPSpec(L=2)), 2, 2)
     36
     """
-    n_terms = 1 + sum(1 if w == 0 else count_vertex_types(dag, w, D) for w in dag.parents[u])
+    n_terms = int(dag.bias) + sum(1 if w == 0 else count_vertex_types(dag, w, D) for w in dag.parents[u])
     return sum(math.comb(n_terms + k - 1, k) for k in range(D + 1))
 
 
@@ -320,7 +346,7 @@ def count_operator_graphs(arch, quantity: str, order: int) -> int:
     dag = layer_dag(arch)
 
     def n_roots(D: int) -> int:
-        return 1 + sum(1 if w == 0 else count_vertex_types(dag, w, D) for w in dag.parents[dag.sink])
+        return int(dag.bias) + sum(1 if w == 0 else count_vertex_types(dag, w, D) for w in dag.parents[dag.sink])
 
     def n_graphs(D: int) -> int:
         if D < 0:
@@ -354,14 +380,14 @@ def _glue(dag: LayerDag, quantity: str, order: int, roots: tuple, coeff: int) ->
             return
         _, w, u, sub = term
         mono["sw"] += 1
-        rational *= Fraction(1, len(dag.parents[u]))  # squared later: a pair of edges gives 1/|in(u)|
+        rational *= dag.edge_scale2(w, u)  # per edge; its square root (a pair's factor) is taken below
         if w == 0:
             slots.append(Slot("in", 0, tag=tags[tree]))
-            edges.append(Edge(f"W{w}>{u}", parent, len(slots) - 1, tree=tree, half_N=False))
+            edges.append(Edge(dag.mat(w, u), parent, len(slots) - 1, tree=tree, half_N=False))
             return
         slots.append(Slot("N", w))
         me = len(slots) - 1
-        edges.append(Edge(f"W{w}>{u}", parent, me, tree=tree, half_N=True))
+        edges.append(Edge(dag.mat(w, u), parent, me, tree=tree, half_N=True))
         mono[f"c{len(sub)}"] += 1
         for child in sub:
             add_term(child, me, tree)

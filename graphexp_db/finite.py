@@ -180,7 +180,7 @@ def tree_values(arch, activation: Activation, xs: list[list[Fraction]], tags=("x
     ``S<a>_<b> = sum_i x_i^a y_i^b / d^((a+b)/2)`` (computed lazily)."""
     coeffs = activation.poly_coeffs
     vals: dict = {f"c{k}": c for k, c in enumerate(coeffs)}
-    vals["sw"], vals["sb"] = arch.sw, arch.sb
+    vals["sw"], vals["sb"] = arch.sw, getattr(arch, "sb", Fraction(0))
     x = xs[0]
     y = xs[1] if len(xs) > 1 else xs[0]
     d = len(x)
@@ -340,7 +340,7 @@ def _leading(arch, activation, x, y) -> _Dual:
     D = len(act.poly_coeffs) - 1
     values = tree_values(arch, act, [_exact_vector(x, "x"), _exact_vector(y, "y")])
     S = {("x", "x"): values["S2_0"], ("y", "y"): values["S0_2"], ("x", "y"): values["S1_1"], ("y", "x"): values["S1_1"]}
-    sw2, sb2 = arch.sw**2, arch.sb**2
+    sw2, sb2 = arch.sw**2, getattr(arch, "sb", Fraction(0)) ** 2
 
     def alive(term) -> bool:
         if term[0] == "b":
@@ -356,7 +356,7 @@ def _leading(arch, activation, x, y) -> _Dual:
         if t1[0] == "b":
             return cross.scale(sb2)
         w, u = t1[1], t1[2]
-        scale = sw2 / len(dag.parents[u])
+        scale = sw2 * dag.edge_scale2(w, u)
         if w == 0:
             return cross.scale(scale * S[(c1, c2)])
         return cross * vertices(t1[3], c1, t2[3], c2).scale(scale)

@@ -95,3 +95,20 @@ def test_non_gaussian_cumulant_sums_match_monte_carlo(ensemble, sampler):
     val = np.trace(M @ M @ M, axis1=1, axis2=2) / N
     z = (val.mean() - _value(series, N)) / (val.std() / np.sqrt(S))
     assert abs(z) < 4, (ensemble, val.mean(), _value(series, N))
+
+
+@pytest.mark.parametrize("N", [2, 4])
+def test_resnet_covariance_matches_monte_carlo(N):
+    """ResNet(2) with 1/sqrt(L) branches (CONVENTIONS.md): h1 = sw W1 x/sqrt d, h_{l+1} = h_l + branch."""
+    arch = parse_arch("resnet:L=2,sw=1.1")
+    series = covariance_series(arch, "poly:0,1,1/2", X, Y)
+    rng = np.random.default_rng(300 + N)
+    S, L, sw = 400_000, 2, 1.1
+    xs = np.array([[float(v) for v in X], [float(v) for v in Y]])
+    h = sw * np.einsum("snd,md->smn", rng.standard_normal((S, N, 3)), xs) / np.sqrt(3)
+    for _ in range(L):
+        z = h + 0.5 * h * h
+        h = h + sw * np.einsum("snk,smk->smn", rng.standard_normal((S, N, N)), z) / np.sqrt(N * L)
+    prod = h[:, 0, 0] * h[:, 1, 0]
+    z = (prod.mean() - _value(series, N)) / (prod.std() / np.sqrt(S))
+    assert abs(z) < 4, (N, prod.mean(), _value(series, N))
