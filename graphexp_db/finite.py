@@ -39,6 +39,7 @@ from .expand import (
     count_operator_graphs,
     gue_graph,
     iter_operator_graphs,
+    jacobian_graph,
     layer_dag,
     trace_word_graph,
 )
@@ -60,6 +61,8 @@ __all__ = [
     "leading_covariance",
     "leading_ntk",
     "tree_values",
+    "jacobian_genus0_terms",
+    "jacobian_moment_from_graphs",
 ]
 
 DEFAULT_LIMIT = 5_000_000
@@ -404,3 +407,40 @@ def leading_ntk(arch, activation, x, y) -> Fraction:
     Fraction(3, 2)
     """
     return _leading(arch, activation, x, y).b
+
+
+# --------------------------------------------------------------------------- Jacobian words
+def jacobian_genus0_terms(L: int, k: int) -> dict[tuple, int]:
+    """Genus-0 (leading) terms of (1/N) E tr[(J J^T)^k] for MLP(L), symbolic in the D-moments.
+
+    Returns ``{factors: count}`` where ``factors`` holds ``("sw", 2k(L+1))`` and ``("mu<l>_<j>", power)``,
+    ``mu<l>_<j>`` standing for E[phi'(h_l)^j] (the D_l entries of a class of j D-letters).
+
+    >>> jacobian_genus0_terms(1, 1)
+    {(('mu1_2', 1), ('sw', 4)): 1}
+    """
+    graph = jacobian_graph(L, k)
+    out: dict[tuple, int] = defaultdict(int)
+    for (e, _s, factors), w in graph_terms(graph).items():
+        if e == 0:
+            out[factors] += int(w)
+    return dict(out)
+
+
+def jacobian_moment_from_graphs(L: int, k: int, sw, mu) -> float:
+    """m_k from the genus-0 Jacobian words: ``mu(l, j)`` returns E[phi'(h_l)^j] at the layer variance.
+
+    >>> jacobian_moment_from_graphs(2, 3, 1.0, lambda l, j: 1.0)  # identity, L=2: FussCatalan_3(3)
+    22.0
+    """
+    total = 0.0
+    for factors, count in jacobian_genus0_terms(L, k).items():
+        term = float(count)
+        for sym, power in factors:
+            if sym == "sw":
+                term *= float(sw) ** power
+            else:
+                level, j = (int(t) for t in sym[2:].split("_"))
+                term *= mu(level, j) ** power
+        total += term
+    return total
