@@ -325,72 +325,85 @@ class _Dual:
         return _Dual(self.a * q, self.b * q)
 
 
-def _matchings(items: tuple):
-    if not items:
-        yield ()
-        return
-    first, rest = items[0], items[1:]
-    for i, other in enumerate(rest):
-        for tail in _matchings(rest[:i] + rest[i + 1 :]):
-            yield ((first, other), *tail)
+@lru_cache(maxsize=None)
+def _matching_census(a: int, b: int) -> tuple[tuple[tuple[int, int, int], int], ...]:
+    """Perfect matchings of a positions of colour A and b of colour B, counted by their numbers of
+    (AA, AB, BB) pairs: the leading pairings of two identified vertices of degrees a and b."""
+    from collections import Counter
+
+    def rec(na: int, nb: int):
+        if na == 0 and nb == 0:
+            yield (0, 0, 0)
+            return
+        if na:  # the first remaining A position pairs with another A or with a B
+            for t in rec(na - 2, nb) if na >= 2 else ():
+                for _ in range(na - 1):
+                    yield (t[0] + 1, t[1], t[2])
+            for t in rec(na - 1, nb - 1) if nb >= 1 else ():
+                for _ in range(nb):
+                    yield (t[0], t[1] + 1, t[2])
+        else:
+            for t in rec(0, nb - 2) if nb >= 2 else ():
+                for _ in range(nb - 1):
+                    yield (t[0], t[1], t[2] + 1)
+
+    return tuple(sorted(Counter(rec(a, b)).items()))
 
 
 def _leading(arch, activation, x, y) -> _Dual:
-    from .expand import _child_terms, _term_sym
+    """Sum over the leading pairings of all operator graphs of E[f(x) f(y)] (NTK: with crossing marks).
 
+    A leading pairing pairs the children of two identified vertices among themselves, so summing
+    over the trees below a vertex pair factorises pair by pair: for vertices of degrees a and b the
+    leading matchings are counted by their numbers of (xx, xy, yy) pairs, and each pair contributes
+    the sum ``P_u`` over the child terms it can join (a W edge with the subtrees below it, or a bias).
+    """
     act = _poly(activation)
     dag = layer_dag(arch)
-    D = len(act.poly_coeffs) - 1
+    c = act.poly_coeffs
     values = tree_values(arch, act, [_exact_vector(x, "x"), _exact_vector(y, "y")])
-    S = {("x", "x"): values["S2_0"], ("y", "y"): values["S0_2"], ("x", "y"): values["S1_1"], ("y", "x"): values["S1_1"]}
+    S = {("x", "x"): values["S2_0"], ("y", "y"): values["S0_2"], ("x", "y"): values["S1_1"]}
     sw2, sb2 = arch.sw**2, getattr(arch, "sb", Fraction(0)) ** 2
+    one = _Dual(Fraction(1))
 
-    def alive(term) -> bool:
-        if term[0] == "b":
-            return sb2 != 0
-        sub = term[3]
-        return sub == "x" or (values[f"c{len(sub)}"] != 0 and all(alive(t) for t in sub))
-
-    @lru_cache(maxsize=None)
-    def pair(t1, c1, t2, c2) -> _Dual:
-        if t1[0] != t2[0] or t1[1] != t2[1]:
-            return _Dual(Fraction(0))
-        cross = _Dual(Fraction(1), Fraction(int(c1 != c2)))
-        if t1[0] == "b":
-            return cross.scale(sb2)
-        w, u = t1[1], t1[2]
-        scale = sw2 * dag.edge_scale2(w, u)
-        if w == 0:
-            return cross.scale(scale * S[(c1, c2)])
-        return cross * vertices(t1[3], c1, t2[3], c2).scale(scale)
+    def power(d: _Dual, n: int) -> _Dual:
+        out = one
+        for _ in range(n):
+            out = out * d
+        return out
 
     @lru_cache(maxsize=None)
-    def vertices(A, ca, B, cb) -> _Dual:
-        # leading pairings keep the two identified vertices' children among themselves
+    def P(u: int, c1: str, c2: str) -> _Dual:
+        # pairs of child terms of two identified vertices at node u, coloured c1 and c2
+        mark = _Dual(Fraction(1), Fraction(int(c1 != c2)))
+        total = _Dual(sb2 if dag.bias else Fraction(0))
+        for w in dag.parents[u]:
+            scale = sw2 * dag.edge_scale2(w, u)
+            inner = _Dual(S[(c1, c2)]) if w == 0 else V(w, c1, c2)
+            total = total + inner.scale(scale)
+        return total * mark
+
+    @lru_cache(maxsize=None)
+    def V(w: int, c1: str, c2: str) -> _Dual:
+        # sum over the degrees a, b of the two identified phi-vertices at node w
         total = _Dual(Fraction(0))
-        items = tuple((t, ca) for t in A) + tuple((t, cb) for t in B)
-        for m in _matchings(items):
-            w = _Dual(Fraction(1))
-            for (t1, c1), (t2, c2) in m:
-                w = w * pair(t1, c1, t2, c2)
-                if w.a == 0 and w.b == 0:
-                    break
-            total = total + w
-        return total.scale(values[f"c{len(A)}"] * values[f"c{len(B)}"])
+        for a, ca in enumerate(c):
+            for b, cb in enumerate(c):
+                if ca == 0 or cb == 0:
+                    continue
+                for (naa, nab, nbb), count in _matching_census(a, b):
+                    term = power(P(w, c1, c1), naa) * power(P(w, c1, c2), nab) * power(P(w, c2, c2), nbb)
+                    total = total + term.scale(ca * cb * count)
+        return total
 
-    roots = [t for t in _child_terms(dag, dag.sink, D) if alive(t)]
-    total = _Dual(Fraction(0))
-    for r1 in roots:
-        for r2 in roots:
-            total = total + pair(r1, "x", r2, "y").scale(Fraction(_term_sym(r1) * _term_sym(r2)))
-    return total
+    return P(dag.sink, "x", "y")
 
 
 def leading_covariance(arch, activation, x, y) -> Fraction:
     """The N^0 term of ``E[f(x) f(y)]``: the sum over leading pairings only (quotient a tree).
 
-    Leading pairings pair the children of two identified vertices among themselves, so they
-    are enumerated recursively, vertex pair by vertex pair; deep nets stay cheap.
+    Leading pairings pair the children of two identified vertices among themselves, so their sum
+    factorises vertex pair by vertex pair (see ``_leading``); deep nets stay cheap.
 
     >>> from graphexp_db.spec import parse_arch
     >>> leading_covariance(parse_arch("mlp:L=2"), "poly:0,1,1", [1, 0], [1, 0])
