@@ -189,7 +189,7 @@ def check_readonly(sql: str, dialect: str = "sqlite") -> str:
     old = logger.level
     logger.setLevel(logging.ERROR)
     try:
-        statements = [s for s in sqlglot.parse(body, read=dialect) if s is not None]
+        statements = [s for s in sqlglot.parse(body, read=dialect) if s is not None and not isinstance(s, exp.Semicolon)]
     except Exception as err:  # sqlglot.errors.ParseError, TokenError, ...
         raise ReadOnlyError(f"refused: could not parse the query ({_one_line(str(err), 120)})") from None
     finally:
@@ -703,13 +703,13 @@ def search_graphs(
             emb_where.append("e.n_exponent <= :nmax")
             params["nmax"] = int(n_exponent_max)
         if leading_only:
-            emb_where.append("e.leading = :lead")
+            emb_where.append('e."leading" = :lead')
             params["lead"] = True
         ew = (" AND " + " AND ".join(emb_where)) if emb_where else ""
         summary = (
             "LEFT JOIN (SELECT p.graph_id, MIN(p.ensemble) AS ensemble, MIN(COALESCE(e.genus, 0)) AS min_genus, "
             "MAX(COALESCE(e.genus, 0)) AS max_genus, MAX(e.n_exponent) AS max_n_exponent, "
-            "SUM(CASE WHEN e.leading THEN 1 ELSE 0 END) AS n_leading "
+            'SUM(CASE WHEN e."leading" THEN 1 ELSE 0 END) AS n_leading '
             f"FROM pairing p JOIN embedding e ON e.pairing_id = p.id WHERE 1=1{ew} GROUP BY p.graph_id) s ON s.graph_id = g.id"
         )
         if emb_where:
@@ -732,10 +732,22 @@ def search_graphs(
     params["lim"] = int(limit)
     df = _frame(engine, sql, params)
     df["kind"] = df["shape"].map(_kind_of_shape)
+    for c in ("coefficient", "n_pairings", "n_orbits"):
+        # exact integers are stored as text (they may pass 2**63): sort them as numbers
+        df[c] = df[c].map(_as_int).astype(object)
     for c in SEARCH_COLUMNS:
         if c not in df.columns:
             df[c] = None
     return df[list(SEARCH_COLUMNS)]
+
+
+def _as_int(v):
+    if v is None or isinstance(v, int):
+        return v
+    try:
+        return int(str(v))
+    except ValueError:
+        return v
 
 
 def random_label(engine, seed: int | None = None) -> str | None:
@@ -789,7 +801,7 @@ def graph_detail(engine, label: str, *, max_pairings: int = 200) -> dict | None:
         df = _frame(
             engine,
             "SELECT p.id AS pairing_id, p.ensemble, p.rank, p.multiplicity, p.blocks_json, e.kind, e.\"V\", e.\"E\", e.\"F\", e.chi, "
-            "e.genus, e.crosscaps, e.orientable, e.n_exponent, e.leading, e.contribution, e.quotient_json "
+            "e.genus, e.crosscaps, e.orientable, e.n_exponent, e.\"leading\", e.contribution, e.quotient_json "
             "FROM pairing p LEFT JOIN embedding e ON e.pairing_id = p.id WHERE p.graph_id = :gid "
             "ORDER BY p.ensemble, e.n_exponent DESC, p.rank LIMIT :lim",
             {"gid": gid, "lim": int(max_pairings)},
@@ -872,20 +884,43 @@ def graph_graph6(graph_json: dict) -> str:
     return nx.to_graph6_bytes(G, header=False).decode().strip()
 
 
-def reproduce_commands(graph: dict, architecture: dict | None = None, db_url: str | None = None) -> tuple[str, str]:
-    """The CLI line and the Python snippet that reproduce a stored graph (and its pairings)."""
+def reproduce_commands(graph: dict, architecture: dict | None = None, db_url: str | None = None, ensemble: str | None = None) -> tuple[str, str]:
+    """The CLI lines and the Python snippet that reproduce a stored graph (and its pairings).
+
+    >>> cli, py = reproduce_commands({"shape": "ginibre-p2", "quantity": "trace", "order": 3, "label": "ginibre-p2.tr.o3.1"})
+    >>> cli.splitlines()[0]
+    'graphexp expand --quantity trace --order 3 --p 2'
+    >>> py.splitlines()[1]
+    'graph = trace_word_graph(2, 3)'
+    """
     shape = str(graph.get("shape", ""))
     quantity = str(graph.get("quantity", ""))
     order = int(graph.get("order", 0) or 0)
     label = str(graph.get("label", ""))
-    arch = _arch_spec_of(shape, architecture)
     db = f" --db {db_url}" if db_url else ""
-    cli = f"graphexp expand --arch '{arch}' --quantity {quantity} --order {order}{db}\n" f"graphexp query \"SELECT * FROM operator_graph WHERE label = '{label}'\"{db}"
-    py = (
-        "from graphexp_db.expand import iter_operator_graphs\n"
-        "from graphexp_db.spec import parse_arch\n"
-        f"graphs = list(iter_operator_graphs(parse_arch({arch!r}), {quantity!r}, {order}))\n"
-        f"# the catalogue row: label {label!r}, index {graph.get('index')}"
+    ens = f" --ensemble {ensemble}" if ensemble and ensemble != "gaussian" else ""
+    m = re.match(r"^ginibre-p(\d+)$", shape)
+    if quantity == "trace" and m:
+        p = int(m.group(1))
+        cli = f"graphexp expand --quantity trace --order {order} --p {p}{ens}{db}"
+        py = f"from graphexp_db import trace_word_graph\ngraph = trace_word_graph({p}, {order})"
+    elif quantity == "gue":
+        cli = f"graphexp expand --quantity gue --order {order}{db}"
+        py = f"from graphexp_db import gue_graph\ngraph = gue_graph({order})"
+    else:
+        arch = _arch_spec_of(shape, architecture)
+        cli = f"graphexp expand --arch '{arch}' --quantity {quantity} --order {order}{ens}{db}"
+        idx = graph.get("index")
+        idx = int(idx) if idx is not None and str(idx).isdigit() else 1
+        py = (
+            "from graphexp_db import canonical_graphs, iter_operator_graphs, parse_arch\n"
+            f"classes = canonical_graphs(iter_operator_graphs(parse_arch({arch!r}), {quantity!r}, {order}))\n"
+            f"certificate, graph = classes[{idx} - 1]  # labels index the classes sorted by certificate"
+        )
+    cli += f"\ngraphexp query \"SELECT * FROM operator_graph WHERE label = '{label}'\"{db}"
+    py += (
+        "\nfrom graphexp_db import PairingSpace, count_pairings, embed_one\n"
+        f"# catalogue row {label!r} (index {graph.get('index')}); its pairings: PairingSpace(graph).pairs(rank), embed_one(graph, pairs)"
     )
     return cli, py
 

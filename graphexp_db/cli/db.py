@@ -1,5 +1,58 @@
-"""graphexp db (being written)."""
+"""``graphexp db``: create or upgrade the catalogue schema (Alembic), show its revision."""
+
+from __future__ import annotations
+
+import typer
+
+from ._common import DbUrl, JsonOut, emit_json, fail
+
+app = typer.Typer(name="db", help="Catalogue schema: Alembic migrations.", no_args_is_help=True)
 
 
-def register(app):
-    return None
+@app.command("upgrade")
+def upgrade_cmd(db: DbUrl = None, json_out: JsonOut = False) -> None:
+    """Create the catalogue (fresh database) or apply the pending migrations; print the revision reached."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ..catalogue.engine import get_engine
+    from ..catalogue.migrate import SchemaOutdated, head_revision, upgrade
+
+    try:
+        engine = get_engine(db)
+        revision = upgrade(engine)
+    except (SchemaOutdated, SQLAlchemyError, ValueError, OSError, ImportError) as exc:
+        fail(f"cannot upgrade the catalogue: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+    url = engine.url.render_as_string(hide_password=True)
+    if json_out:
+        emit_json({"url": url, "revision": revision, "head": head_revision()})
+    else:
+        typer.echo(f"catalogue at revision {revision} (head) -> {url}")
+
+
+@app.command("current")
+def current_cmd(db: DbUrl = None, json_out: JsonOut = False) -> None:
+    """Print the database's revision and the code's head revision (exit 1 when they differ)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ..catalogue.engine import get_engine
+    from ..catalogue.migrate import current_revision, head_revision
+
+    try:
+        engine = get_engine(db)
+        current = current_revision(engine)
+    except (SQLAlchemyError, ValueError, OSError, ImportError) as exc:
+        fail(f"cannot read the catalogue: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+    head = head_revision()
+    if json_out:
+        emit_json({"url": engine.url.render_as_string(hide_password=True), "revision": current, "head": head,
+                   "up_to_date": current == head})
+    else:
+        state = "up to date" if current == head else "out of date: run `graphexp db upgrade`"
+        typer.echo(f"revision {current or '(none)'}, head {head}: {state}")
+    if current != head:
+        raise typer.Exit(1)
+
+
+def register(root: typer.Typer) -> None:
+    """Add the ``db`` group to the root ``graphexp`` app."""
+    root.add_typer(app, name="db")
