@@ -162,3 +162,19 @@ def test_fill_on_postgres(pg_url):
         rows = s.execute(select(m.PairingAggregate.surface, m.PairingAggregate.count).join(
             m.OperatorGraph, m.OperatorGraph.id == m.PairingAggregate.graph_id).where(m.OperatorGraph.shape == "gue")).all()
     assert {int(surf[1:]): int(c) for surf, c in rows} == harer_zagier(4)
+
+
+def test_schema_doc_harer_zagier_example_gives_the_table(gue_engine):
+    """The first example query of docs/schema.md, run on a filled catalogue, is the Harer–Zagier table."""
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "schema.md").read_text()
+    block = re.findall(r"```sql\n(.*?)```", doc, re.S)[0]
+    assert "genus_distribution" in block and "gue" in block
+    with gue_engine.connect() as c:
+        rows = c.execute(text(block)).all()
+    table: dict[int, dict[int, int]] = {}
+    for n, genus, count in rows:
+        table.setdefault(int(n), {})[int(genus)] = int(count)
+    assert table == {n: harer_zagier(n) for n in range(1, 9)}
