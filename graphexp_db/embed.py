@@ -337,6 +337,30 @@ class Embedding:
     leading: bool
     quotient_edges: tuple[tuple[int, int, str], ...]
     surface: str
+    quotient_certificate: str = ""
+
+
+def quotient_certificate(graph: OperatorGraph, labels, qedges) -> str:
+    """Canonical certificate (pynauty) of the quotient graph: vertices are the index classes
+    (coloured by slot kind, layer node and D-mark) plus one leaf per input/bias pair, edges the
+    pairs coloured by their matrix (explicit edge nodes and a port for direction, as for operator
+    graphs, so multi-edges and loops are encoded)."""
+    from .canonical import graph_certificate
+
+    classes = sorted({int(labels[i]) for i in range(graph.n_slots)})
+    index = {c: i for i, c in enumerate(classes)}
+    colours = [f"c:{graph.slots[c].kind}:{graph.slots[c].node}:{graph.slots[c].mark}" for c in classes]
+    links = []
+    for u, v, mat in qedges:
+        if v < 0:  # a leaf for a pair of input or bias edges
+            colours.append("leaf")
+            v_idx = len(colours) - 1
+        else:
+            v_idx = index[v]
+        enode = len(colours)
+        colours += [f"e:{mat}", "p"]
+        links += [(enode, index[u]), (enode, enode + 1), (enode + 1, v_idx)]
+    return graph_certificate(len(colours), links, colours)
 
 
 def embed_one(graph: OperatorGraph, pairs: tuple[tuple[int, int], ...]) -> Embedding:
@@ -360,6 +384,7 @@ def embed_one(graph: OperatorGraph, pairs: tuple[tuple[int, int], ...]) -> Embed
             qedges.append((int(lab[e.row]), int(lab[e.col]) if e.half_N else -1 - len(qedges), e.mat))
     word = graph.is_word
     return Embedding(
+        quotient_certificate=quotient_certificate(graph, lab, qedges),
         kind="ribbon" if word else "quotient",
         V=int(b.V[0]),
         E=int(b.E[0]),

@@ -297,7 +297,8 @@ def _embedding_row(g, pairs, space, rank: int, quantity: str, values) -> dict:
     emb = embed_one(g, pairs)
     terms = aggregate(g, embed_batch(g, space.unrank(rank, rank + 1)), marked=quantity == "ntk")
     contrib = [format_term(w, f, e) for (e, _s, f), w in terms.items()]
-    cjson = {"terms": [{"N": e, "weight": str(w), "factors": dict(f)} for (e, _s, f), w in terms.items()]}
+    cjson = {"terms": [{"N": e, "weight": str(w), "factors": dict(f)} for (e, _s, f), w in terms.items()],
+             "quotient_certificate": emb.quotient_certificate}
     if values:
         ev = []
         for (e, _s, f), w in terms.items():

@@ -67,3 +67,23 @@ def test_cumulant_partitions_match_their_counter():
     g = trace_word_graph(1, 3)
     assert sum(1 for _ in iter_partitions(g, "rademacher")) == count_partitions(g)  # no zero weights for rademacher
     assert sum(1 for _ in iter_partitions(g, "gaussian")) == count_pairings(g) == 15
+
+
+def test_quotient_certificates_match_networkx_isomorphism():
+    import networkx as nx
+
+    from graphexp_db.embed import embed_one
+
+    g = trace_word_graph(1, 3)
+    space = PairingSpace(g)
+    embs = [embed_one(g, space.pairs(r)) for r in range(space.total)]
+
+    def nxq(emb):
+        q = nx.MultiDiGraph()
+        for u, v, mat in emb.quotient_edges:
+            q.add_edge(u, v, mat=mat)
+        return q
+
+    for a, b in itertools.combinations(embs, 2):
+        iso = nx.is_isomorphic(nxq(a), nxq(b), edge_match=lambda x, y: sorted(d["mat"] for d in x.values()) == sorted(d["mat"] for d in y.values()))
+        assert (a.quotient_certificate == b.quotient_certificate) == iso
