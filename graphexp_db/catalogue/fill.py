@@ -126,7 +126,11 @@ def fill_expansion(
     TooLarge
         when the number of pairings is over ``limit`` and ``force`` is false (nothing is written).
     """
+    from ..backend import device_name, get_xp
+
     t0 = time.perf_counter()
+    xp = get_xp(device)
+    device = device_name(xp)
     if isinstance(arch, str):
         arch = parse_arch(arch)
     ens = parse_ensemble(ensemble)
@@ -171,7 +175,7 @@ def fill_expansion(
     for (cert, g), size in zip(graphs, sizes):
         gid = ids[cert]
         census: dict = {}
-        terms = graph_terms(g, ens, marked=quantity == "ntk", census=census) if size else {}
+        terms = graph_terms(g, ens, marked=quantity == "ntk", census=census, xp=None if xp.__name__ == "numpy" else xp) if size else {}
         for (e, _surf, factors), w in terms.items():
             series[(e, factors)] += w
         for (e, _surf), c in census.items():
