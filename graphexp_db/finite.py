@@ -136,11 +136,12 @@ def gue_genus_table(n_max: int, *, limit: int = DEFAULT_LIMIT) -> dict[int, dict
     >>> gue_genus_table(4)[4]
     {0: 14, 1: 70, 2: 21}
     """
+    for n in range(1, n_max + 1):
+        if count_pairings(gue_graph(n)) > limit:
+            raise TooLarge(f"gue n={n} has {count_pairings(gue_graph(n)):,} pairings, over the limit {limit:,} (use --force)")
     table = {}
     for n in range(1, n_max + 1):
         g = gue_graph(n)
-        if count_pairings(g) > limit:
-            raise TooLarge(f"gue n={n} has {count_pairings(g):,} pairings, over the limit {limit:,} (use --force)")
         counts: dict[int, int] = defaultdict(int)
         for (e, _s, _f), w in graph_terms(g).items():
             counts[-e // 2] += int(w)
@@ -232,7 +233,7 @@ def _graphs(arch, quantity: str, act: Activation, values: dict):
 
 def estimate_pairings(arch, quantity: str, activation, *, sample: int = 2000) -> int:
     """Number of Wick pairings summed over the operator graphs needed for ``activation``
-    (exact when there are at most 200,000 graphs, else extrapolated from a sample).
+    (exact when there are at most 20,000 graphs, else extrapolated from the first ``sample`` graphs).
 
     >>> from graphexp_db.spec import parse_arch
     >>> estimate_pairings(parse_arch("mlp:L=1"), "covariance", "poly:0,1")
@@ -245,7 +246,7 @@ def estimate_pairings(arch, quantity: str, activation, *, sample: int = 2000) ->
     for g in _graphs(arch, quantity, act, values):
         total += count_pairings(g)
         seen += 1
-        if n_graphs > 200_000 and seen >= sample:
+        if n_graphs > 20_000 and seen >= sample:
             return total * n_graphs // seen
     return total
 
