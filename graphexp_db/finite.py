@@ -231,24 +231,58 @@ def _graphs(arch, quantity: str, act: Activation, values: dict):
                 yield g
 
 
-def estimate_pairings(arch, quantity: str, activation, *, sample: int = 2000) -> int:
-    """Number of Wick pairings summed over the operator graphs needed for ``activation``
-    (exact when there are at most 20,000 graphs, else extrapolated from the first ``sample`` graphs).
+def estimate_pairings(arch, quantity: str, activation) -> int:
+    """Exact number of Wick pairings summed over the operator graphs needed for ``activation``,
+    from per-tree edge counts (no graph is built); raises :class:`TooLarge` first when the number
+    of graphs alone is over 200,000.
 
     >>> from graphexp_db.spec import parse_arch
     >>> estimate_pairings(parse_arch("mlp:L=1"), "covariance", "poly:0,1")
     1
     """
+    from collections import Counter
+
+    from .expand import _child_terms
+    from .pair import double_factorial
+
     act = _poly(activation)
     values = tree_values(arch, act, [[Fraction(1)]])
-    n_graphs = sum(count_operator_graphs(arch, quantity, o) for o in range(len(act.poly_coeffs)))
-    total, seen = 0, 0
-    for g in _graphs(arch, quantity, act, values):
-        total += count_pairings(g)
-        seen += 1
-        if n_graphs > 20_000 and seen >= sample:
-            return total * n_graphs // seen
-    return total
+    dag = layer_dag(arch)
+    D = len(act.poly_coeffs) - 1
+    n_graphs = sum(count_operator_graphs(arch, quantity, o) for o in range(D + 1))
+    if n_graphs > 200_000:
+        raise TooLarge(f"{quantity} of {arch} with {act} has {n_graphs:,} operator graphs, over the limit 200,000")
+
+    def edges(term, acc: Counter) -> bool:
+        if term[0] == "b":
+            acc[f"b{term[1]}"] += 1
+            return values["sb"] != 0
+        _, w, u, sub = term
+        acc[dag.mat(w, u)] += 1
+        if sub == "x":
+            return True
+        return values[f"c{len(sub)}"] != 0 and all(edges(t, acc) for t in sub)
+
+    roots = []
+    for t in _child_terms(dag, dag.sink, D):
+        acc: Counter = Counter()
+        if edges(t, acc):
+            roots.append(acc)
+
+    def pairings(counters) -> int:
+        total: Counter = Counter()
+        for c in counters:
+            total.update(c)
+        out = 1
+        for n in total.values():
+            if n % 2:
+                return 0
+            out *= double_factorial(n - 1)
+        return out
+
+    if quantity == "fourpoint":
+        return sum(pairings(c) for c in itertools.combinations_with_replacement(roots, 4))
+    return sum(pairings((a, b)) for a in roots for b in roots)
 
 
 def _tree_series(arch, quantity, activation, xs, *, marked=False, limit=DEFAULT_LIMIT, xp=None, progress=None):
