@@ -340,6 +340,8 @@ def _run_sqlite(url, text: str, row_cap: int, timeout_s: float):
     db = url.database
     if not db or db == ":memory:" or db.startswith("file::memory:"):
         raise ReadOnlyError("refused: the read-only console needs an SQLite file, not an in-memory database")
+    if db.startswith("file:"):  # a URI-style SQLite URL (sqlite:///file:/path?mode=ro&uri=true)
+        db = db[len("file:"):].split("?", 1)[0]
     path = Path(db).expanduser().resolve()
     if not path.exists():
         raise ReadOnlyError(f"no catalogue at {path} (run `graphexp build --preset core` or `graphexp db upgrade`)")

@@ -46,13 +46,32 @@ def serve(
         "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none",
         "--global.developmentMode", "false",
+        "--client.toolbarMode", "minimal",
     ]
     typer.echo(f"serving {url} on http://{host}:{port}", err=True)
+    raise typer.Exit(_run(cmd, env))
+
+
+def _run(cmd: list[str], env: dict) -> int:
+    """Run streamlit as a child and pass SIGTERM/SIGINT on, so stopping serve stops the server."""
+    import signal
+
+    proc = subprocess.Popen(cmd, env=env)
+
+    def forward(signum, frame):  # noqa: ARG001
+        if proc.poll() is None:
+            proc.send_signal(signum)
+
+    old = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        code = subprocess.call(cmd, env=env)
-    except KeyboardInterrupt:
-        code = 0
-    raise typer.Exit(code)
+        while True:
+            try:
+                return proc.wait()
+            except KeyboardInterrupt:
+                continue
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
 
 
 def _ensure_schema(url: str) -> None:
