@@ -44,8 +44,8 @@ def encode(graph: OperatorGraph) -> tuple[int, list[tuple[int, int]], list[str]]
     return S + 2 * graph.n_edges, links, colours
 
 
-def graph_certificate(n: int, links: list[tuple[int, int]], colours: list[str]) -> str:
-    """Certificate of a simple vertex-coloured graph (hex digest)."""
+def _nauty(n: int, links: list[tuple[int, int]], colours: list[str]):
+    """The pynauty graph, with colour classes in sorted colour order, and the class signature."""
     import pynauty
 
     keys = sorted(set(colours))
@@ -57,9 +57,16 @@ def graph_certificate(n: int, links: list[tuple[int, int]], colours: list[str]) 
     for u, v in links:
         adjacency[u].append(v)
     g = pynauty.Graph(n, directed=False, adjacency_dict=adjacency, vertex_coloring=partition)
-    cert = pynauty.certificate(g)
     signature = "|".join(f"{k}#{len(partition[index[k]])}" for k in keys).encode()
-    return hashlib.sha256(signature + b"||" + cert).hexdigest()[:32]
+    return g, signature
+
+
+def graph_certificate(n: int, links: list[tuple[int, int]], colours: list[str]) -> str:
+    """Certificate of a simple vertex-coloured graph (hex digest)."""
+    import pynauty
+
+    g, signature = _nauty(n, links, colours)
+    return hashlib.sha256(signature + b"||" + pynauty.certificate(g)).hexdigest()[:32]
 
 
 def certificate(graph: OperatorGraph) -> str:
@@ -71,16 +78,7 @@ def automorphism_generators(graph: OperatorGraph) -> list[list[int]]:
     """Generators of Aut(graph) as permutations of the graph's edges."""
     import pynauty
 
-    n, links, colours = encode(graph)
-    keys = sorted(set(colours))
-    index = {k: i for i, k in enumerate(keys)}
-    partition = [set() for _ in keys]
-    for v, c in enumerate(colours):
-        partition[index[c]].add(v)
-    adjacency: dict[int, list[int]] = {v: [] for v in range(n)}
-    for u, v in links:
-        adjacency[u].append(v)
-    g = pynauty.Graph(n, directed=False, adjacency_dict=adjacency, vertex_coloring=partition)
+    g, _ = _nauty(*encode(graph))
     gens = pynauty.autgrp(g)[0]
     S = graph.n_slots
     return [[(perm[S + 2 * e] - S) // 2 for e in range(graph.n_edges)] for perm in gens]
