@@ -62,6 +62,7 @@ __all__ = [
     "leading_ntk",
     "tree_values",
     "jacobian_genus0_terms",
+    "truncated_graph_sums",
     "jacobian_moment_from_graphs",
 ]
 
@@ -363,26 +364,22 @@ class _Dual:
 @lru_cache(maxsize=None)
 def _matching_census(a: int, b: int) -> tuple[tuple[tuple[int, int, int], int], ...]:
     """Perfect matchings of a positions of colour A and b of colour B, counted by their numbers of
-    (AA, AB, BB) pairs: the leading pairings of two identified vertices of degrees a and b."""
-    from collections import Counter
+    (AA, AB, BB) pairs: the leading pairings of two identified vertices of degrees a and b.
 
-    def rec(na: int, nb: int):
-        if na == 0 and nb == 0:
-            yield (0, 0, 0)
-            return
-        if na:  # the first remaining A position pairs with another A or with a B
-            for t in rec(na - 2, nb) if na >= 2 else ():
-                for _ in range(na - 1):
-                    yield (t[0] + 1, t[1], t[2])
-            for t in rec(na - 1, nb - 1) if nb >= 1 else ():
-                for _ in range(nb):
-                    yield (t[0], t[1] + 1, t[2])
-        else:
-            for t in rec(0, nb - 2) if nb >= 2 else ():
-                for _ in range(nb - 1):
-                    yield (t[0], t[1], t[2] + 1)
+    With j mixed pairs: C(a, j) C(b, j) j! (a-j-1)!! (b-j-1)!! matchings.
 
-    return tuple(sorted(Counter(rec(a, b)).items()))
+    >>> _matching_census(2, 2)
+    (((0, 2, 0), 2), ((1, 0, 1), 1))
+    """
+    from .pair import double_factorial
+
+    out = []
+    for j in range(min(a, b) + 1):
+        if (a - j) % 2 or (b - j) % 2:
+            continue
+        count = math.comb(a, j) * math.comb(b, j) * math.factorial(j) * double_factorial(a - j - 1) * double_factorial(b - j - 1)
+        out.append((((a - j) // 2, j, (b - j) // 2), count))
+    return tuple(sorted(out))
 
 
 def _leading(arch, activation, x, y) -> _Dual:
@@ -432,6 +429,28 @@ def _leading(arch, activation, x, y) -> _Dual:
         return total
 
     return P(dag.sink, "x", "y")
+
+
+def truncated_graph_sums(arch, activation, x, y, orders) -> list[tuple[int, Fraction, Fraction]]:
+    """Leading-order graph sums of the NNGP and NTK with the activation's Taylor series truncated at
+    each degree in ``orders`` (the catalogue's orders 0..D together): ``[(D, nngp_D, ntk_D), ...]``.
+
+    For entire activations (sin, erf) they converge to the closed-form kernels as D grows.
+
+    >>> from graphexp_db.spec import parse_arch
+    >>> [round(float(k), 7) for _, k, _ in truncated_graph_sums(parse_arch("mlp:L=1"), "sin", [1, 0], [1, 0], [1, 3, 9, 15])]
+    [0.5, 0.3020833, 0.3160623, 0.3160603]
+    >>> import math; round((1 - math.exp(-1)) / 2, 7)  # E[sin u sin u], u ~ N(0, 1/2)
+    0.3160603
+    """
+    act = parse_activation(activation)
+    out = []
+    for D in orders:
+        coeffs = act.taylor(D)
+        poly = Activation("poly", tuple(coeffs) if any(coeffs) else (Fraction(0),))
+        d = _leading(arch, poly, x, y)
+        out.append((D, d.a, d.b))
+    return out
 
 
 def leading_covariance(arch, activation, x, y) -> Fraction:
