@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-_NAMES = ("db", "query", "build", "expand", "genus", "finite", "serve")
+_NAMES = ("db", "query", "build", "expand", "genus", "finite", "serve", "limit", "moments", "density", "simulate")
 MODULES = []
 for _name in _NAMES:
     MODULES.append(importlib.import_module(f"graphexp_db.cli.{_name}"))
