@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DB ?= data/catalogue.sqlite
 
-.PHONY: run test venv build-catalogue clean bench
+.PHONY: run test peer clean bench
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "python3.11 not found; set PY=/path/to/python3.11"; exit 1; }
@@ -17,7 +17,14 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(MAKE) --no-print-directory peer
 	touch $@ $(VENV)/.installed
+
+# neural-tangents for the parity tests and benchmarks: its jax pin via the `peer` extra, the package
+# itself without its declared (tensorflow) dependencies.  A failure here only skips the peer tests.
+peer: | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[peer]' && $(BIN)/python -m pip install -q --no-deps neural-tangents==0.6.5 \
+		|| echo "warning: neural-tangents could not be installed; the peer tests will skip with a reason"
 
 $(DB): | $(VENV)/.installed
 	$(BIN)/graphexp build --preset core
@@ -29,7 +36,9 @@ test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
 
 bench: $(VENV)/.installed-dev
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/bench_limits.py
+	$(BIN)/python benchmarks/bench_montecarlo.py
 
 clean:
 	rm -rf $(VENV) $(DB) $(DB)-wal $(DB)-shm
