@@ -365,7 +365,8 @@ class Activation:
         return self.coeffs
 
     def taylor(self, degree: int) -> tuple[Fraction, ...]:
-        """Exact Taylor coefficients c_0..c_degree at 0 (relu and gelu have none: not analytic).
+        """Taylor coefficients c_0..c_degree at 0 (relu and gelu have none: not analytic); exact
+        where they are rational, otherwise rounded to 40 significant digits (erf).
 
         >>> parse_activation("sin").taylor(5)
         (Fraction(0, 1), Fraction(1, 1), Fraction(0, 1), Fraction(-1, 6), Fraction(0, 1), Fraction(1, 120))
@@ -380,7 +381,13 @@ class Activation:
         if fn is None:
             raise SpecError(f"activation {self.name} has no Taylor expansion at 0; use a poly: activation")
         ser = sympy.series(fn, z, 0, degree + 1).removeO()
-        return tuple(Fraction(str(sympy.Rational(ser.coeff(z, k)))) for k in range(degree + 1))
+        out = []
+        for k in range(degree + 1):
+            c = ser.coeff(z, k)
+            # rational coefficients stay exact; irrational ones (erf: 2/sqrt(pi) ...) are rounded
+            # to 40 significant digits, far below float precision
+            out.append(Fraction(str(sympy.Rational(c))) if c.is_rational else Fraction(str(sympy.N(c, 40))))
+        return tuple(out)
 
     @property
     def act_hash(self) -> str:

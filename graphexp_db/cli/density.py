@@ -71,21 +71,7 @@ def jacobian(arch: Arch, activation: Act, q_in: QIn = 1.0, points: Points = None
 
 
 def _store(db, arch, activation, q_in, g, rho) -> None:
-    import json
-    from fractions import Fraction
+    from ..catalogue.limits_store import store_density
+    from .limit import open_catalogue
 
-    from ..catalogue.models import SpectralDensity
-    from ..spec import parse_activation, parse_arch
-    from .limit import store_rows
-
-    spec, act = parse_arch(arch), parse_activation(activation)
-    q = Fraction(repr(float(q_in)))
-    method = "stieltjes-s-transform"
-    params = {"arch": str(spec), "activation": str(act), "q_in": q, "points": len(g)}
-
-    def rows(arch_id, prov_id):
-        return SpectralDensity, [dict(architecture_id=arch_id, activation=str(act), q_in=q, method=method,
-                                      grid_json=json.dumps(g.tolist()), density_json=json.dumps(rho.tolist()),
-                                      provenance_id=prov_id)], ["architecture_id", "activation", "q_in", "method"]
-
-    store_rows(db, method, params, spec, "cpu", rows)
+    store_density(open_catalogue(db), arch, activation, q_in, g, rho)

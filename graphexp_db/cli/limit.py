@@ -43,25 +43,10 @@ def load_inputs(path: str):
     return X
 
 
-def method_of(spec, act) -> str:
-    """How a kernel is computed: ``closed-form``, ``quadrature`` (+ ``ode-rk4`` for resnet:L=inf)."""
-    from ..gaussian import CLOSED_FORMS
-
-    base = "closed-form" if act.name in CLOSED_FORMS else "quadrature"
-    if spec.kind == "resnet":
-        return base + ("+ode-rk4" if spec.L is None else "+recursion")
-    return base + "+recursion"
-
-
-def store_rows(db, method: str, params: dict, spec, device: str, make_rows) -> int:
-    """Open the catalogue, add one provenance row and the rows ``make_rows(arch_id, prov_id)``.
-
-    ``make_rows`` returns ``(model, rows, keys)``; rows already present (same natural key) are
-    skipped, so storing twice is harmless.  Returns the number of rows inserted.
-    """
-    from ..catalogue.engine import get_engine, session_scope
+def open_catalogue(db):
+    """The catalogue engine at the current schema, or one line and exit 2."""
+    from ..catalogue.engine import get_engine
     from ..catalogue.migrate import SchemaOutdated, ensure_schema
-    from ..catalogue.store import finish_provenance, get_or_create_architecture, insert_ignore, new_provenance
 
     try:
         engine = get_engine(db)
@@ -70,42 +55,7 @@ def store_rows(db, method: str, params: dict, spec, device: str, make_rows) -> i
         fail(str(exc))
     except Exception as exc:  # noqa: BLE001 - bad URL, unreachable server: one line
         fail(f"cannot open catalogue {db!r}: {exc}")
-    with session_scope(engine) as s:
-        prov = new_provenance(s, method, params, device=device)
-        arch = get_or_create_architecture(s, spec, prov.id)
-        model, rows, keys = make_rows(arch.id, prov.id)
-        n = insert_ignore(s, model, rows, keys)
-        finish_provenance(s, prov)
-    return n
-
-
-def _store_limit(db, kind, spec, act, xs, ys, value, device) -> None:
-    import hashlib
-    from fractions import Fraction
-
-    from ..catalogue.models import LimitValue
-    from ..limits import nngp_exact, ntk_exact
-    from ..spec import canonical_json
-
-    x_exact = [Fraction(str(v)) for v in xs]
-    y_exact = [Fraction(str(v)) for v in ys]
-    exact = None
-    if act.is_polynomial and spec.kind != "resnet":
-        exact = (nngp_exact if kind == "nngp" else ntk_exact)(spec, act, x_exact, y_exact)
-    quantity = "resnet-covariance" if spec.kind == "resnet" else kind
-    method = method_of(spec, act)
-    inputs = canonical_json({"x": x_exact, "y": y_exact})
-    key = {"arch": spec.spec_hash, "activation": str(act), "quantity": quantity, "inputs": inputs}
-    params_hash = hashlib.sha256(canonical_json(key).encode()).hexdigest()
-    params = {"arch": str(spec), "activation": str(act), "quantity": quantity, "x": x_exact, "y": y_exact}
-
-    def rows(arch_id, prov_id):
-        return LimitValue, [dict(architecture_id=arch_id, activation=str(act), quantity=quantity, method=method,
-                                 inputs_json=inputs, params_hash=params_hash, value=value, value_exact=exact,
-                                 error_bound=1e-10 if "quadrature" in method else None,
-                                 provenance_id=prov_id)], ["params_hash"]
-
-    store_rows(db, "limit-" + method, params, spec, device, rows)
+    return engine
 
 
 def _run(kind: str, arch, activation, x, y, inputs, out, device, json_out, store=False, db=None) -> None:
@@ -141,7 +91,9 @@ def _run(kind: str, arch, activation, x, y, inputs, out, device, json_out, store
     if inputs is None:
         value = float(mat[0, 0])
         if store:
-            _store_limit(db, kind, spec, act, xs, ys, value, device_name(get_xp(device)))
+            from ..catalogue.limits_store import store_limit
+
+            store_limit(open_catalogue(db), kind, spec, act, xs, ys, value, device_name(get_xp(device)))
         if json_out:
             emit_json({"value": value})
         else:
@@ -173,3 +125,59 @@ def ntk(arch: Arch, activation: Act, x: XOpt = None, y: YOpt = None, inputs: Inp
         device: Device = "cpu", store: Store = False, db: DbUrl = None, json_out: JsonOut = False) -> None:
     """Neural tangent kernel T_(L+1)(x, y), NTK parametrisation (MLP and DAG)."""
     _run("ntk", arch, activation, x, y, inputs, out, device, json_out, store, db)
+
+
+@app.command("convergence")
+def convergence(
+    arch: Arch,
+    activation: Act,
+    x: XOpt = None,
+    y: YOpt = None,
+    orders: Annotated[str, typer.Option("--orders", help="Taylor degrees D (orders 0..D of the catalogue), e.g. 1,3,5,7,9.")] = "1,3,5,7,9,11,13,15",
+    store: Store = False,
+    db: DbUrl = None,
+    json_out: JsonOut = False,
+) -> None:
+    """Leading-order graph sums with the activation's Taylor series cut at degree D, next to the
+    closed-form NNGP/NTK: for entire activations (sin, erf) they converge as D grows."""
+    from ..finite import truncated_graph_sums
+    from ..limits import nngp_limit, ntk_limit
+    from ..spec import SpecError, parse_activation, parse_arch
+
+    if x is None:
+        fail("--x is needed")
+    xs = parse_floats(x, "--x")
+    ys = parse_floats(y, "--y") if y is not None else xs
+    try:
+        degs = [int(t) for t in orders.split(",") if t.strip()]
+    except ValueError:
+        fail(f"malformed --orders {orders!r} (expected comma-separated integers)")
+    try:
+        spec, act = parse_arch(arch), parse_activation(activation)
+        if len(xs) != len(ys):
+            raise SpecError(f"x and y have different dimensions ({len(xs)} and {len(ys)})")
+        if any(d < 0 for d in degs) or not degs:
+            raise SpecError("--orders must be non-negative integers")
+        if store:
+            from ..catalogue.limits_store import store_graph_sum_convergence
+
+            table = store_graph_sum_convergence(open_catalogue(db), spec, act, xs, ys, degs)
+        else:
+            closed = {"nngp": nngp_limit(spec, act, xs, ys), "ntk": ntk_limit(spec, act, xs, ys)}
+            table = [{"order": D, "quantity": q, "graph_sum": float(v), "closed_form": closed[q], "error": abs(float(v) - closed[q])}
+                     for D, k, t in truncated_graph_sums(spec, act, [str(v) for v in xs], [str(v) for v in ys], degs)
+                     for q, v in (("nngp", k), ("ntk", t))]
+    except SpecError as exc:
+        fail(str(exc))
+    if json_out:
+        emit_json({"table": table})
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"truncated graph sums vs closed form: {spec}, {act}")
+    for col in ("D", "quantity", "graph sum", "closed form", "|error|"):
+        t.add_column(col, justify="right")
+    for r in table:
+        t.add_row(str(r["order"]), r["quantity"], f"{r['graph_sum']:.12g}", f"{r['closed_form']:.12g}", f"{r['error']:.2e}")
+    Console().print(t)

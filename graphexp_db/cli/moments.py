@@ -51,22 +51,7 @@ def jacobian(arch: Arch, activation: Act, q_in: QIn = 1.0, kmax: KMax = 8, metho
 
 
 def _store(db, spec, act, q_in, m, method) -> None:
-    from fractions import Fraction
+    from ..catalogue.limits_store import store_jacobian_moments
+    from .limit import open_catalogue
 
-    from ..catalogue.models import JacobianMoment
-    from ..limits import fuss_catalan
-    from .limit import store_rows
-
-    q = Fraction(repr(float(q_in)))
-    params = {"arch": str(spec), "activation": str(act), "q_in": q, "kmax": len(m), "method": method}
-
-    def exact(k):
-        # identity: m_k = sw^(2k(L+1)) FussCatalan_(L+1)(k) exactly (sb and q_in drop out)
-        return spec.sw ** (2 * k * (spec.L + 1)) * fuss_catalan(spec.L + 1, k) if act.name == "identity" else None
-
-    def rows(arch_id, prov_id):
-        return JacobianMoment, [dict(architecture_id=arch_id, activation=str(act), q_in=q, k=k, value=v,
-                                     value_exact=exact(k), method=method, provenance_id=prov_id)
-                                for k, v in enumerate(m, 1)], ["architecture_id", "activation", "q_in", "k", "method"]
-
-    store_rows(db, "jacobian-moments-" + method, params, spec, "cpu", rows)
+    store_jacobian_moments(open_catalogue(db), spec, act, q_in, m, method)
