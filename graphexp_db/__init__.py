@@ -22,6 +22,27 @@ from .finite import (
     leading_ntk,
     ntk_series,
     trace_series,
+    truncated_graph_sums,
+)
+from .limits import (
+    jacobian_density,
+    jacobian_moments,
+    kernels,
+    nngp_exact,
+    nngp_limit,
+    ntk_exact,
+    ntk_limit,
+    resnet_covariance,
+)
+from .montecarlo import (
+    commutativity,
+    fourpoint_estimate,
+    hessian_norm,
+    jacobian_moments_estimate,
+    kernel_estimate,
+    linearity,
+    ntk_rate,
+    universality,
 )
 from .pair import PairingSpace, count_pairings, iter_pairings, iter_partitions, orbits
 from .spec import (
@@ -70,4 +91,53 @@ __all__ = [
     "parse_ensemble",
     "trace_series",
     "trace_word_graph",
+    "truncated_graph_sums",
+    "kernels",
+    "nngp_limit",
+    "ntk_limit",
+    "nngp_exact",
+    "ntk_exact",
+    "resnet_covariance",
+    "jacobian_moments",
+    "jacobian_density",
+    "kernel_estimate",
+    "fourpoint_estimate",
+    "jacobian_moments_estimate",
+    "hessian_norm",
+    "ntk_rate",
+    "universality",
+    "commutativity",
+    "linearity",
+    "fill_expansion",
+    "build",
+    "query",
+    "upgrade",
 ]
+
+# Catalogue verbs are imported on first use, so that the pure core never pulls in SQLAlchemy
+# (``graphexp expand`` is ``fill_expansion``: ``graphexp_db.expand`` is the expansion stage module).
+_LAZY = {
+    "fill_expansion": ("graphexp_db.catalogue.fill", "fill_expansion"),
+    "query": ("graphexp_db.catalogue.query", "run_readonly"),
+    "upgrade": ("graphexp_db.catalogue.migrate", "upgrade"),
+}
+
+
+def build(preset: str = "core", url: str | None = None, device: str = "cpu") -> list:
+    """Fill the catalogue at ``url`` (default: the embedded SQLite file) with a named preset."""
+    from .catalogue.engine import get_engine
+    from .catalogue.migrate import ensure_schema
+    from .catalogue.presets import PRESETS
+
+    engine = get_engine(url)
+    ensure_schema(engine)
+    return [step.run(engine, device) for step in PRESETS[preset]]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'graphexp_db' has no attribute {name!r}")
