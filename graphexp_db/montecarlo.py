@@ -641,6 +641,9 @@ def commutativity(spec, act, widths, depths, *, x=(1.0, 0.0), y=(0.6, 0.8), samp
     along the width-first (largest N, L growing), depth-first (largest L, N growing) and diagonal paths."""
     from .limits import resnet_covariance
 
+    if isinstance(spec, str) and spec.strip().startswith("resnet") and "L=" not in spec:
+        # the depths come from the grid: `resnet:sw=1` is accepted here (the issue's contract)
+        spec = spec.strip() + (",L=inf" if ":" in spec else ":L=inf")
     spec = parse_arch(spec)
     if not isinstance(spec, ResNetSpec):
         raise MonteCarloError(f"commutativity needs a resnet spec, got {spec.kind}")

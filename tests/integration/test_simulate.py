@@ -110,3 +110,19 @@ def test_store_with_provenance_idempotent(sqlite_url):
         prov = c.execute(select(Provenance.method, Provenance.device).where(Provenance.id == sim.provenance_id)).one()
     assert sim.kind == "jacobian" and prov.method == "monte-carlo" and prov.device == "cpu"
     eng.dispose()
+
+
+def test_commutativity_accepts_a_resnet_spec_without_depth():
+    """The contract is `--arch resnet:sw=…`: depths come from --depths."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from graphexp_db.cli import app
+
+    r = CliRunner().invoke(app, ["simulate", "commutativity", "--arch", "resnet:sw=1", "--activation", "tanh",
+                                 "--widths", "16,32", "--depths", "2,4", "--samples", "2", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert {(g["N"], g["L"]) for g in out["grid"]} == {(16, 2), (16, 4), (32, 2), (32, 4)}
+    assert out["limit"] > 0
