@@ -43,3 +43,18 @@ def parse_floats(text: str, what: str) -> list[float]:
     if not all(math.isfinite(v) for v in vals):
         fail(f"{what} contains NaN or inf: {text!r}")
     return vals
+
+
+def open_catalogue(db: str | None):
+    """The catalogue engine at the current schema, or one line on stderr and exit 2."""
+    from ..catalogue.engine import get_engine
+    from ..catalogue.migrate import SchemaOutdated, ensure_schema
+
+    try:
+        engine = get_engine(db)
+        ensure_schema(engine)
+    except SchemaOutdated as exc:
+        fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - bad URL, unreachable server: one line
+        fail(f"cannot open catalogue {db!r}: {exc}")
+    return engine

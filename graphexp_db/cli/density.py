@@ -72,6 +72,6 @@ def jacobian(arch: Arch, activation: Act, q_in: QIn = 1.0, points: Points = None
 
 def _store(db, arch, activation, q_in, g, rho) -> None:
     from ..catalogue.limits_store import store_density
-    from .limit import open_catalogue
+    from ._common import open_catalogue
 
     store_density(open_catalogue(db), arch, activation, q_in, g, rho)

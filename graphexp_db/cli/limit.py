@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import DbUrl, Device, JsonOut, emit_json, fail, parse_floats
+from ._common import DbUrl, Device, JsonOut, emit_json, fail, open_catalogue, parse_floats
 
 app = typer.Typer(help="Infinite-width NNGP and NTK kernels (closed forms, quadrature, ResNet ODE limit).",
                   no_args_is_help=True)
@@ -41,21 +41,6 @@ def load_inputs(path: str):
     if X.ndim == 1:
         X = X[:, None]
     return X
-
-
-def open_catalogue(db):
-    """The catalogue engine at the current schema, or one line and exit 2."""
-    from ..catalogue.engine import get_engine
-    from ..catalogue.migrate import SchemaOutdated, ensure_schema
-
-    try:
-        engine = get_engine(db)
-        ensure_schema(engine)
-    except SchemaOutdated as exc:
-        fail(str(exc))
-    except Exception as exc:  # noqa: BLE001 - bad URL, unreachable server: one line
-        fail(f"cannot open catalogue {db!r}: {exc}")
-    return engine
 
 
 def _run(kind: str, arch, activation, x, y, inputs, out, device, json_out, store=False, db=None) -> None:

@@ -52,6 +52,6 @@ def jacobian(arch: Arch, activation: Act, q_in: QIn = 1.0, kmax: KMax = 8, metho
 
 def _store(db, spec, act, q_in, m, method) -> None:
     from ..catalogue.limits_store import store_jacobian_moments
-    from .limit import open_catalogue
+    from ._common import open_catalogue
 
     store_jacobian_moments(open_catalogue(db), spec, act, q_in, m, method)

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ._common import DbUrl, Device, JsonOut, emit_json, fail, parse_floats
+from ._common import DbUrl, Device, JsonOut, emit_json, fail, open_catalogue, parse_floats
 
 app = typer.Typer(help="Monte Carlo at finite width: kernels, NTK, Jacobian spectra, Hessian norms, studies.",
                   no_args_is_help=True)
@@ -294,20 +294,13 @@ def _store(db: str, kind: str, params: dict, result: dict, points: list, device:
     """One simulation row (unique on the parameter hash) and its points, with a provenance row."""
     import json
 
-    from ..catalogue.engine import get_engine, session_scope
-    from ..catalogue.migrate import SchemaOutdated, ensure_schema
+    from ..catalogue.engine import session_scope
     from ..catalogue.models import Simulation, SimulationPoint
     from ..catalogue.store import finish_provenance, get_or_create_architecture, insert_ignore, new_provenance
     from ..spec import canonical_json, parse_arch
     from sqlalchemy import select
 
-    try:
-        engine = get_engine(db)
-        ensure_schema(engine)
-    except SchemaOutdated as exc:
-        fail(str(exc))
-    except Exception as exc:  # noqa: BLE001 - bad URL, unreachable server: one line
-        fail(f"cannot open catalogue {db!r}: {exc}")
+    engine = open_catalogue(db)
     spec = parse_arch(params["arch"])
     full = {"kind": kind, **params, "arch": str(spec), "device": device}
     params_hash = hashlib.sha256(canonical_json(full).encode()).hexdigest()
