@@ -74,7 +74,7 @@ _CHUNK_ENTRIES = 1 << 14
 
 @dataclass(frozen=True)
 class KernelResult:
-    """Kernel matrices ``(M1, M2)`` on the host; ``ntk`` is ``None`` for ResNets."""
+    """Kernel matrices ``(M1, M2)`` on the host (ResNet: covariance C_L and its NTK)."""
 
     nngp: np.ndarray
     ntk: np.ndarray | None
@@ -102,7 +102,7 @@ def kernels(spec, activation, X, Y=None, *, device: str = "cpu", chunk: int | No
     -------
     KernelResult
         ``nngp`` (output kernel ``K_(L+1)``, or ResNet covariance ``C_L``) and ``ntk``
-        (``T_(L+1)``; ``None`` for ResNets).
+        (``T_(L+1)``; for ResNets the NTK of the last hidden layer, see ``_resnet_matrix``).
 
     Raises
     ------
@@ -137,7 +137,7 @@ def kernels(spec, activation, X, Y=None, *, device: str = "cpu", chunk: int | No
         chunk = max(1, budget // (per_entry * col_block))
     if chunk < 1:
         raise LimitError(f"chunk must be >= 1, got {chunk}")
-    want_ntk = not isinstance(spec, ResNetSpec)
+    want_ntk = True
     symmetric = Y is X
     nngp = np.empty((X.shape[0], Y.shape[0]))
     ntk = np.empty_like(nngp) if want_ntk else None
@@ -160,7 +160,7 @@ def kernels(spec, activation, X, Y=None, *, device: str = "cpu", chunk: int | No
             if len(i):
                 g0[i - r0, i - c0] = kxx0[i - r0]
         if parents is None:
-            blocks = (_resnet_matrix(spec, act, kxx0[:, None], g0, kyy0[None, :], xp, n),)
+            blocks = _resnet_matrix(spec, act, kxx0[:, None], g0, kyy0[None, :], xp, n)
         else:
             blocks = _dag_matrix(parents, spec, act, kxx0[:, None], g0, kyy0[None, :], xp, n, want_ntk)
         for out, blk in zip((nngp, ntk), blocks):
@@ -204,14 +204,12 @@ def nngp_limit(spec, activation, x, y) -> float:
 
 
 def ntk_limit(spec, activation, x, y) -> float:
-    """NTK ``T_(L+1)(x, y)`` as a float (MLP and DAG; ResNet raises :class:`LimitError`).
+    """NTK ``T_(L+1)(x, y)`` as a float (MLP, DAG, and ResNet: finite L or the ODE limit).
 
     >>> round(ntk_limit("mlp:L=1,sw=1,sb=0", "relu", [1.0], [1.0]), 12)   # 1/2 + 1/2 * 1
     1.0
     """
     spec = parse_arch(spec)
-    if isinstance(spec, ResNetSpec):
-        raise LimitError("the NTK of a ResNet is not implemented; use limit nngp (covariance C_L)")
     return float(kernels(spec, activation, _row(x), _row(y)).ntk[0, 0])
 
 
@@ -309,14 +307,19 @@ def _dag_matrix(parents, spec, act, kxx0, g0, kyy0, xp, n, want_ntk):
 
 
 def _resnet_matrix(spec, act, cxx, cxy, cyy, xp, n):
+    """ResNet covariance C and NTK Theta (CONVENTIONS.md, no readout, no biases):
+    C_(l+1) = C_l + (sw^2/L) E[phi(u) phi(v)],
+    Theta_(l+1) = Theta_l + (sw^2/L) (E[phi(u) phi(v)] + E[phi'(u) phi'(v)] Theta_l),  C_1 = Theta_1 = sw^2 x.y/d
+    (the skip's Jacobian is I + O(N^-1/2) with a mean-zero correction, so cross terms vanish at
+    infinite width); ``L = inf`` integrates the same right-hand side over t in [0, 1] with RK4."""
     sw2 = float(spec.sw) ** 2
-    state = (sw2 * cxx, sw2 * cxy, sw2 * cyy)
+    state = (sw2 * cxx, sw2 * cxy, sw2 * cyy, sw2 * cxy)
 
     def rhs(s):
         e_xx, _ = dual(act, s[0], s[0], s[0], derivative=False, n=n, xp=xp)
         e_yy, _ = dual(act, s[2], s[2], s[2], derivative=False, n=n, xp=xp)
-        e_xy, _ = dual(act, s[0], s[1], s[2], derivative=False, n=n, xp=xp)
-        return (sw2 * e_xx, sw2 * e_xy, sw2 * e_yy)
+        e_xy, d_xy = dual(act, s[0], s[1], s[2], derivative=True, n=n, xp=xp)
+        return (sw2 * e_xx, sw2 * e_xy, sw2 * e_yy, sw2 * (e_xy + d_xy * s[3]))
 
     with np.errstate(all="ignore"):
         if spec.L is not None:
@@ -324,16 +327,17 @@ def _resnet_matrix(spec, act, cxx, cxy, cyy, xp, n):
             for _ in range(spec.L):
                 f = rhs(state)
                 state = tuple(s + h * fi for s, fi in zip(state, f))
-            return state[1]
+            return state[1], state[3]
         steps, prev = 16, None
         while True:
-            cur = _rk4(rhs, state, steps)[1]
+            full = _rk4(rhs, state, steps)
+            cur = xp.stack([full[1], full[3]])
             if prev is not None:
                 err = float(xp.max(xp.abs(cur - prev) / xp.maximum(xp.abs(cur), 1e-300)))
                 if not math.isfinite(err):
                     raise LimitError("ResNet ODE limit overflowed (non-finite values): lower sw")
                 if err < 1e-12 or steps >= 4096:
-                    return cur
+                    return full[1], full[3]
             prev, steps = cur, steps * 2
 
 

@@ -56,7 +56,7 @@ def store_limit(engine, kind: str, spec, act, xs, ys, value: float, device: str 
     exact = None
     if act.is_polynomial and spec.kind != "resnet":
         exact = (nngp_exact if kind == "nngp" else ntk_exact)(spec, act, x_exact, y_exact)
-    quantity = "resnet-covariance" if spec.kind == "resnet" else kind
+    quantity = f"resnet-{'covariance' if kind == 'nngp' else 'ntk'}" if spec.kind == "resnet" else kind
     method = _method_of(spec, act)
     inputs = canonical_json({"x": x_exact, "y": y_exact})
     key = {"arch": spec.spec_hash, "activation": str(act), "quantity": quantity, "inputs": inputs}

@@ -56,8 +56,6 @@ def _run(kind: str, arch, activation, x, y, inputs, out, device, json_out, store
         act = parse_activation(activation)
         if store and inputs is not None:
             fail("--store stores single values: use it with --x/--y, not --inputs")
-        if kind == "ntk" and spec.kind == "resnet":
-            fail("the NTK of a ResNet is not implemented; use `graphexp limit nngp` (covariance C_L)")
         if inputs is not None:
             if x is not None or y is not None:
                 fail("give either --inputs (matrix mode) or --x/--y, not both")

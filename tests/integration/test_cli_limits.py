@@ -79,7 +79,7 @@ def test_density_json_and_png(tmp_path):
 @pytest.mark.parametrize("args,message", [
     (["limit", "nngp", "--arch", "mlp:L=2", "--activation", "relu", "--x", "1,2", "--y", "1"], "different dimension"),
     (["limit", "nngp", "--arch", "mlp:L=2", "--activation", "relu", "--x", "1,nan"], "NaN or inf"),
-    (["limit", "ntk", "--arch", "resnet:L=3", "--activation", "relu", "--x", "1"], "ResNet"),
+    (["limit", "ntk", "--arch", "mlp:L=3", "--activation", "relu", "--x", "1", "--inputs", "x.npy"], "not both"),
     (["limit", "nngp", "--arch", "mlp:L=2", "--activation", "softplus", "--x", "1"], "unknown activation"),
     (["limit", "nngp", "--arch", "mlp:L=2", "--activation", "relu"], "--inputs"),
     (["moments", "jacobian", "--arch", "mlp:L=2", "--activation", "tanh", "--kmax", "0"], "kmax must be >= 1"),

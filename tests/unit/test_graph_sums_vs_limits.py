@@ -66,3 +66,22 @@ def test_genus0_jacobian_words_equal_the_free_probability_moments(act, L):
     for k in (1, 2, 3):
         graphs = jacobian_moment_from_graphs(L, k, 1.3, _mu(act, q))
         assert math.isclose(graphs, free[k - 1], rel_tol=1e-9), (k, graphs, free[k - 1])
+
+
+@pytest.mark.parametrize("L", [1, 2, 4])
+def test_resnet_kernels_equal_the_resnet_graph_sums(L):
+    """ResNet operator graphs (branch matrices shared through the skips, 1/sqrt(L) scale): the
+    leading sums equal the covariance recursion and the NTK recursion of the limits engine."""
+    spec = parse_arch(f"resnet:L={L},sw=1.1")
+    act = "poly:0.1,1,0.5"
+    xf, yf = [float(v) for v in X], [float(v) for v in Y]
+    assert float(leading_covariance(spec, act, X, Y)) == pytest.approx(nngp_limit(spec, act, xf, yf), rel=1e-12)
+    assert float(leading_ntk(spec, act, X, Y)) == pytest.approx(ntk_limit(spec, act, xf, yf), rel=1e-12)
+
+
+def test_resnet_ntk_converges_to_its_ode_limit():
+    xs, ys = [1.0, 0.0], [0.6, 0.8]
+    inf = ntk_limit("resnet:L=inf,sw=1", "tanh", xs, ys)
+    errs = [abs(ntk_limit(f"resnet:L={L},sw=1", "tanh", xs, ys) - inf) for L in (16, 64, 256)]
+    assert errs[0] > errs[1] > errs[2] and errs[2] < 1e-3
+    assert errs[0] / errs[2] == pytest.approx(16, rel=0.2)  # O(1/L)

@@ -244,13 +244,15 @@ def test_resnet_finite_L_converges_to_ode_limit_at_rate_one_over_L(act):
     assert errs[-1] < 1e-2 * resnet_covariance(s, act, x, x)
 
 
-def test_resnet_kernels_matrix_and_no_ntk():
+def test_resnet_kernels_matrix_and_ntk():
     X = np.random.default_rng(4).standard_normal((6, 3))
     r = kernels("resnet:L=inf,sw=1", "tanh", X)
-    assert r.ntk is None
     assert r.nngp[1, 2] == pytest.approx(resnet_covariance("resnet:L=inf,sw=1", "tanh", X[1], X[2]), rel=1e-12)
-    with pytest.raises(LimitError, match="NTK of a ResNet"):
-        ntk_limit("resnet:L=4", "tanh", [1.0], [1.0])
+    assert r.ntk[1, 2] == pytest.approx(ntk_limit("resnet:L=inf,sw=1", "tanh", X[1], X[2]), rel=1e-12)
+    # identity: dTheta/dt = sw^2 (C + Theta) with C = C_0 e^t, Theta(0) = C_0  =>  Theta(1) = 2 e C_0
+    x = [1.0, 0.5, -0.3]
+    c0 = sum(v * v for v in x) / 3
+    assert ntk_limit("resnet:L=inf,sw=1", "identity", x, x) == pytest.approx(2 * math.e * c0, rel=1e-10)
 
 
 # ----------------------------------------------------------------------------- bad input
