@@ -58,6 +58,7 @@ __all__ = [
     "nngp_exact",
     "ntk_exact",
     "resnet_covariance",
+    "resnet_depth_convergence",
     "jacobian_q",
     "jacobian_moments",
     "jacobian_density",
@@ -235,6 +236,38 @@ def resnet_covariance(spec, activation, x, y, L: int | None = None) -> float:
     elif L < 1:
         raise LimitError(f"depth L must be >= 1, got {L}")
     return nngp_limit(ResNetSpec(L=L, sw=spec.sw), activation, x, y)
+
+
+def resnet_depth_convergence(spec, activation, x, y, depths=(2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)) -> dict:
+    """Convergence of the finite-depth ResNet kernels to the ODE limit (``resnet:L=inf``).
+
+    Returns ``{"limit": {"nngp", "ntk"}, "depths", "error": {"nngp": [...], "ntk": [...]},
+    "slope": {"nngp", "ntk"}}`` with the log-log slope of |K_L - K_inf| against L (about -1: the
+    recursion is the explicit Euler scheme of the ODE).
+
+    >>> r = resnet_depth_convergence("resnet:L=inf,sw=1", "relu", [1.0, 0.0], [0.6, 0.8], depths=(8, 64, 512))
+    >>> round(r["slope"]["nngp"], 1), round(r["slope"]["ntk"], 1)
+    (-1.0, -1.0)
+    """
+    spec = parse_arch(spec)
+    if not isinstance(spec, ResNetSpec):
+        raise LimitError(f"depth convergence needs a resnet spec, got {spec.kind}")
+    depths = [int(L) for L in depths]
+    if len(depths) < 2 or min(depths) < 1:
+        raise LimitError("give at least two depths >= 1")
+    inf = ResNetSpec(L=None, sw=spec.sw)
+    limit = {"nngp": nngp_limit(inf, activation, x, y), "ntk": ntk_limit(inf, activation, x, y)}
+    err = {q: [] for q in limit}
+    for L in depths:
+        fin = ResNetSpec(L=L, sw=spec.sw)
+        err["nngp"].append(abs(nngp_limit(fin, activation, x, y) - limit["nngp"]))
+        err["ntk"].append(abs(ntk_limit(fin, activation, x, y) - limit["ntk"]))
+    slope = {}
+    for q, e in err.items():
+        e = np.asarray(e)
+        ok = e > 0
+        slope[q] = float(np.polyfit(np.log(np.asarray(depths)[ok]), np.log(e[ok]), 1)[0]) if ok.sum() >= 2 else float("nan")
+    return {"limit": limit, "depths": depths, "error": err, "slope": slope}
 
 
 # --------------------------------------------------------------------------- kernel internals

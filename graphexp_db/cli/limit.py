@@ -164,3 +164,43 @@ def convergence(
     for r in table:
         t.add_row(str(r["order"]), r["quantity"], f"{r['graph_sum']:.12g}", f"{r['closed_form']:.12g}", f"{r['error']:.2e}")
     Console().print(t)
+
+
+@app.command("depth-convergence")
+def depth_convergence(
+    arch: Arch,
+    activation: Act,
+    x: XOpt = None,
+    y: YOpt = None,
+    depths: Annotated[str, typer.Option("--depths", help="Comma-separated finite depths L.")] = "2,4,8,16,32,64,128,256,512,1024",
+    json_out: JsonOut = False,
+) -> None:
+    """ResNet: error of the finite-L NNGP/NTK to the ODE limit (resnet:L=inf) against L, with the log-log slope."""
+    from ..limits import resnet_depth_convergence
+    from ..spec import SpecError
+
+    if x is None:
+        fail("--x is needed")
+    xs = parse_floats(x, "--x")
+    ys = parse_floats(y, "--y") if y is not None else xs
+    try:
+        ds = [int(t) for t in depths.split(",") if t.strip()]
+    except ValueError:
+        fail(f"malformed --depths {depths!r} (expected comma-separated integers)")
+    spec_text = arch if "L=" in arch else arch.strip() + (",L=inf" if ":" in arch else ":L=inf")
+    try:
+        r = resnet_depth_convergence(spec_text, activation, xs, ys, ds)
+    except SpecError as exc:
+        fail(str(exc))
+    if json_out:
+        emit_json(r)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"ResNet depth convergence ({activation}): slope nngp {r['slope']['nngp']:.3f}, ntk {r['slope']['ntk']:.3f}")
+    for col in ("L", "|C_L - C_inf|", "|Theta_L - Theta_inf|"):
+        t.add_column(col, justify="right")
+    for L, a, b in zip(r["depths"], r["error"]["nngp"], r["error"]["ntk"]):
+        t.add_row(str(L), f"{a:.3e}", f"{b:.3e}")
+    Console().print(t)

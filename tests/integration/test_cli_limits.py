@@ -123,3 +123,19 @@ def test_store_in_catalogue_is_idempotent_and_exact(sqlite_url):
         assert [m.value_exact for m in moments] == [Fraction(169, 100) ** (3 * k) * fuss_catalan(3, k) for k in range(1, 5)]
         assert c.execute(select(SpectralDensity.method)).scalar_one() == "stieltjes-s-transform"
         assert c.execute(select(Provenance.method).where(Provenance.id == rows[0].provenance_id)).scalar_one().startswith("limit-")
+
+
+def test_resnet_depth_convergence_is_reported_with_its_rate():
+    import json
+
+    from typer.testing import CliRunner
+
+    from graphexp_db.cli import app
+
+    r = CliRunner().invoke(app, ["limit", "depth-convergence", "--arch", "resnet:sw=1", "--activation", "erf",
+                                 "--x", "1,0", "--y", "0.6,0.8", "--depths", "4,16,64,256", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["depths"] == [4, 16, 64, 256]
+    assert -1.1 < out["slope"]["nngp"] < -0.9 and -1.1 < out["slope"]["ntk"] < -0.9
+    assert out["error"]["nngp"][-1] < 1e-3
