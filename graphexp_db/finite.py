@@ -75,9 +75,13 @@ class TooLarge(SpecError):
 
 
 # --------------------------------------------------------------------------- per graph
-def graph_terms(graph: OperatorGraph, ensemble="gaussian", *, marked: bool = False, xp=None, chunk: int = CHUNK, census: dict | None = None) -> dict:
+def graph_terms(graph: OperatorGraph, ensemble="gaussian", *, marked: bool = False, xp=None, chunk: int = CHUNK,
+                census: dict | None = None, start: int = 0, stop: int | None = None) -> dict:
     """Exact terms of one graph: ``{(n_exponent, surface, factors): weight}`` summed over all
     pairings (Gaussian/complex) or cumulant partitions (other real ensembles).
+
+    ``start``/``stop`` restrict a Wick-pairing sum to a rank range (the unit of distributed work);
+    sums over disjoint ranges add up to the whole.
 
     >>> terms = graph_terms(gue_graph(2))
     >>> sorted((e, s, int(w)) for (e, s, _), w in terms.items())
@@ -87,8 +91,9 @@ def graph_terms(graph: OperatorGraph, ensemble="gaussian", *, marked: bool = Fal
     out: dict = defaultdict(Fraction)
     if ens.is_gaussian or graph.rule == "hermitian":
         space = PairingSpace(graph, ens)
-        for start in range(0, space.total, chunk):
-            P = space.unrank(start, start + chunk)
+        stop = space.total if stop is None else min(stop, space.total)
+        for lo in range(start, stop, chunk):
+            P = space.unrank(lo, min(lo + chunk, stop))
             if xp is not None:
                 P = xp.asarray(P)
             for k, w in aggregate(graph, embed_batch(graph, P, xp=xp), marked=marked, census=census).items():

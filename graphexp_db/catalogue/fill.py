@@ -109,6 +109,9 @@ def fill_expansion(
     force: bool = False,
     progress=None,
     device: str = "cpu",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    processes: bool = True,
 ) -> FillSummary:
     """Enumerate and store one expansion ``(architecture, quantity, order, ensemble)``.
 
@@ -120,6 +123,10 @@ def fill_expansion(
         Architecture (``None`` for ``trace``/``gue``).
     progress : callable, optional
         ``progress(done_pairings, total_pairings)`` after every graph.
+    workers, scheduler : optional
+        Sum the pairings on Dask (a ``LocalCluster`` of ``workers``, or a running ``scheduler``):
+        tasks are rank ranges of each graph's pairing space, so the catalogue is identical to
+        the serial fill.
 
     Raises
     ------
@@ -170,12 +177,11 @@ def fill_expansion(
                       ["spec_hash", "shape", "quantity", "order", "ensemble", "activation"])
 
     done_graphs = {row[0] for row in _complete_graphs(engine, ids.values(), str(ens))}
+    results = _sum_pairings([g for _, g in graphs], sizes, ens, quantity, xp, workers, scheduler, processes)
     series: dict = defaultdict(Fraction)
     done = 0
-    for (cert, g), size in zip(graphs, sizes):
+    for (cert, g), size, (terms, census) in zip(graphs, sizes, results):
         gid = ids[cert]
-        census: dict = {}
-        terms = graph_terms(g, ens, marked=quantity == "ntk", census=census, xp=None if xp.__name__ == "numpy" else xp) if size else {}
         for (e, _surf, factors), w in terms.items():
             series[(e, factors)] += w
         for (e, _surf), c in census.items():
@@ -207,6 +213,50 @@ def fill_expansion(
 
 
 # --------------------------------------------------------------------------- helpers
+TASK_PAIRINGS = 1 << 18  # pairings per distributed task (a rank range of one graph)
+
+
+def _terms_task(task: dict) -> tuple[dict, dict]:
+    """Pure: terms and census of one rank range of one graph's pairings (a Dask task)."""
+    from ..backend import get_xp
+
+    xp = get_xp(task["device"])
+    census: dict = {}
+    terms = graph_terms(task["graph"], task["ensemble"], marked=task["marked"], census=census,
+                        xp=None if xp.__name__ == "numpy" else xp, start=task["start"], stop=task["stop"])
+    return terms, census
+
+
+def _sum_pairings(graphs, sizes, ens, quantity: str, xp, workers, scheduler, processes) -> list[tuple[dict, dict]]:
+    """Terms and census of every graph, serially or on Dask over rank ranges (same result)."""
+    device = "cpu" if xp.__name__ == "numpy" else "gpu"
+    tasks, owner = [], []
+    for i, (g, size) in enumerate(zip(graphs, sizes)):
+        if not size:
+            continue
+        splittable = ens.is_gaussian or g.rule == "hermitian"
+        bounds = range(0, size, TASK_PAIRINGS) if splittable else [0]
+        for lo in bounds:
+            tasks.append(dict(graph=g, ensemble=str(ens), marked=quantity == "ntk", device=device, start=lo,
+                              stop=min(lo + TASK_PAIRINGS, size) if splittable else None))
+            owner.append(i)
+    if workers is None and scheduler is None:
+        parts = [_terms_task(t) for t in tasks]
+    else:
+        from ..distributed import map_tasks
+
+        parts = map_tasks(_terms_task, tasks, workers=workers, scheduler=scheduler, processes=processes,
+                          description="pairings")
+    out: list[tuple[dict, dict]] = [({}, {}) for _ in graphs]
+    for i, (terms, census) in zip(owner, parts):
+        t_acc, c_acc = out[i]
+        for k, w in terms.items():
+            t_acc[k] = t_acc.get(k, 0) + w
+        for k, c in census.items():
+            c_acc[k] = c_acc.get(k, 0) + c
+    return out
+
+
 def _spec_hash(arch) -> str:
     return arch.spec_hash if arch is not None else ""
 

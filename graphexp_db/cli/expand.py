@@ -21,6 +21,8 @@ def expand(
     ensemble: Annotated[str, typer.Option("--ensemble", help="gaussian, complex (trace), rademacher, uniform, sparse:p (trace).")] = "gaussian",
     p: Annotated[int | None, typer.Option("--p", help="Number of Ginibre factors (quantity trace).")] = None,
     budget: Annotated[int, typer.Option("--budget", help="Individual orbit rows stored per graph; beyond it only exact aggregates.")] = 64,
+    workers: Annotated[int | None, typer.Option("--workers", help="Sum pairings on a local Dask cluster of K workers.", min=1)] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Sum pairings on a running Dask scheduler (tcp://host:8786).")] = None,
     db: DbUrl = None,
     device: Device = "cpu",
     json_out: JsonOut = False,
@@ -68,7 +70,8 @@ def expand(
                 bar.update(task, completed=done, total=total)
 
             summary = fill_expansion(engine, spec, quantity, order, ensemble=ensemble, activation=activation, p=p,
-                                     budget=budget, force=force, progress=progress, device=device)
+                                     budget=budget, force=force, progress=progress, device=device, workers=workers,
+                                     scheduler=scheduler)
     except SpecError as exc:
         fail(str(exc))
     if json_out:

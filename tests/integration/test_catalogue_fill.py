@@ -178,3 +178,22 @@ def test_schema_doc_harer_zagier_example_gives_the_table(gue_engine):
     for n, genus, count in rows:
         table.setdefault(int(n), {})[int(genus)] = int(count)
     assert table == {n: harer_zagier(n) for n in range(1, 9)}
+
+
+def test_fill_on_dask_equals_the_serial_fill(tmp_path, monkeypatch):
+    """Rank ranges of the pairing spaces as Dask tasks (a LocalCluster in this process): the same catalogue."""
+    import graphexp_db.catalogue.fill as fill
+
+    monkeypatch.setattr(fill, "TASK_PAIRINGS", 1000)  # several tasks per large graph
+    serial = get_engine(f"sqlite:///{tmp_path}/serial.sqlite")
+    dist = get_engine(f"sqlite:///{tmp_path}/dask.sqlite")
+    for engine, kw in ((serial, {}), (dist, {"workers": 2, "processes": False})):
+        ensure_schema(engine)
+        fill_expansion(engine, None, "gue", 5, **kw)  # 945 pairings, one graph
+        fill_expansion(engine, None, "trace", 3, ensemble="gaussian", p=2, **kw)  # 3375 pairings: 4 tasks
+        fill_expansion(engine, "mlp:L=2", "covariance", 1, **kw)
+    assert _dump(dist) == _dump(serial)
+    with Session(dist) as s:
+        summaries = s.scalars(select(m.Expansion.summary_json).order_by(m.Expansion.id)).all()
+    with Session(serial) as s:
+        assert summaries == s.scalars(select(m.Expansion.summary_json).order_by(m.Expansion.id)).all()
