@@ -3,7 +3,8 @@
 ``core`` is the small default catalogue ``make run`` builds: GUE words up to n = 8 (Harer–Zagier),
 Ginibre products p <= 3, k <= 4 (real and complex), non-Gaussian trace words, Jacobian words of
 MLP(1), MLP(2), and the covariance / NTK / 4-point operator graphs of small MLPs and a DAG, plus the
-exact finite-width series the README shows.
+exact finite-width series the README shows, and small Monte Carlo studies (ResNet width/depth
+commutativity, transition to linearity on an MLP and a DenseNet-like DAG) for the UI pages.
 """
 
 from __future__ import annotations
@@ -48,6 +49,35 @@ def _finite(kind: str, **params) -> Step:
     return Step(f"finite-width {kind} {json.dumps(params, sort_keys=True)}", run)
 
 
+DENSE_DAG = '{"kind":"dag","edges":[[0,1],[1,2],[0,2],[2,3],[1,3],[0,3]]}'
+
+
+def _simulation(kind: str, arch: str, activation: str, widths, depths=None) -> Step:
+    """A small Monte Carlo study, so the UI's ResNet and DAG pages have data after `make run`."""
+
+    def run(engine, device):
+        from .. import montecarlo as mc
+        from ..backend import device_name, get_xp
+        from .sim_store import commutativity_points, linearity_points, store_simulation
+
+        dev = device_name(get_xp(device))
+        params = dict(arch=arch, activation=activation, widths=list(widths), samples=8 if kind == "commutativity" else 4,
+                      seed=0, ensemble="gaussian")
+        if kind == "commutativity":
+            params.update(depths=list(depths), x=[1.0, 0.0], y=[0.6, 0.8])
+            r = mc.commutativity(arch, activation, widths, depths, samples=8, seed=0, device=device)
+            points = commutativity_points(r)
+        else:
+            params.update(steps=10, drift=True)
+            r = mc.linearity(arch, activation, widths, samples=4, seed=0, device=device)
+            points = linearity_points(r)
+        result = json.loads(json.dumps(r, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)))
+        sim_id = store_simulation(engine, kind, params, result, points, dev)
+        return {"simulation": kind, "id": sim_id}
+
+    return Step(f"simulate {kind} {arch} {activation}", run)
+
+
 def _core() -> list[Step]:
     steps = [_expansion(None, "gue", n) for n in range(1, 9)]
     for p in (1, 2, 3):
@@ -75,6 +105,9 @@ def _core() -> list[Step]:
                 steps.append(_finite("trace", ensemble=ens, p=p, k=k))
     steps.append(_finite("covariance", arch="mlp:L=2,sw=1.2,sb=0.3", activation="poly:0.1,1,0.5", x="1,0.5,-0.3", y="0.2,-1,0.7"))
     steps.append(_finite("fourpoint", arch="mlp:L=1,sw=1.2,sb=0.3", activation="poly:0.1,1,0.5", x="1,0.5,-0.3"))
+    steps.append(_simulation("commutativity", "resnet:L=inf,sw=1", "tanh", (32, 64, 128), (2, 4, 8, 16)))
+    steps.append(_simulation("linearity", DENSE_DAG, "tanh", (16, 32, 64, 128)))
+    steps.append(_simulation("linearity", "mlp:L=2", "tanh", (16, 32, 64, 128)))
     return steps
 
 

@@ -9,7 +9,6 @@ stderr (exit 2) and never stored.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated, Any
 
 import typer
@@ -164,7 +163,9 @@ def commutativity(arch: Arch, activation: Act = "relu", widths: Widths = "32,64,
     r, dev = _guard(lambda xp: mc.commutativity(arch, activation, ws, ds, x=xv, y=yv, samples=samples, seed=seed,
                                                 ensemble=ensemble, device=_dev(xp), workers=workers, scheduler=scheduler,
                                                 progress=True, png=png), device, samples=samples)
-    pts = [dict(N=g["N"], L=g["L"], quantity="resnet_covariance", value=g["value"], stderr=g["stderr"]) for g in r["grid"]]
+    from ..catalogue.sim_store import commutativity_points
+
+    pts = commutativity_points(r)
     _finish("commutativity", r, dict(arch=arch, activation=activation, widths=ws, depths=ds, x=xv, y=yv, samples=samples,
                                      seed=seed, ensemble=ensemble), pts, dev, db, json_out, keys=("limit", "grid"))
 
@@ -182,11 +183,9 @@ def linearity(arch: Arch, activation: Act = "tanh", widths: Widths = "32,64,128,
     r, dev = _guard(lambda xp: mc.linearity(arch, activation, ws, samples=samples, seed=seed, steps=steps, drift=drift,
                                             ensemble=ensemble, device=_dev(xp), workers=workers, scheduler=scheduler,
                                             progress=True, png=png), device, samples=samples)
-    pts = [dict(N=n, L=None, quantity="hessian_norm", value=h, stderr=s, extra={"m": m})
-           for n, m, h, s in zip(r["widths"], r["m"], r["hessian_norm"], r["hessian_stderr"])]
-    if drift:
-        pts += [dict(N=n, L=None, quantity="ntk_change", value=h, stderr=s, extra={"m": m})
-                for n, m, h, s in zip(r["widths"], r["m"], r["ntk_change"], r["ntk_change_stderr"])]
+    from ..catalogue.sim_store import linearity_points
+
+    pts = linearity_points(r, drift)
     _finish("linearity", r, dict(arch=arch, activation=activation, widths=ws, samples=samples, steps=steps, drift=drift,
                                  seed=seed, ensemble=ensemble), pts, dev, db, json_out, keys=("m", "hessian_norm", "slope", "slope_ci"))
 
@@ -291,36 +290,9 @@ def _plain(v: Any) -> Any:
 
 
 def _store(db: str, kind: str, params: dict, result: dict, points: list, device: str) -> int:
-    """One simulation row (unique on the parameter hash) and its points, with a provenance row."""
-    import json
+    from ..catalogue.sim_store import store_simulation
 
-    from ..catalogue.engine import session_scope
-    from ..catalogue.models import Simulation, SimulationPoint
-    from ..catalogue.store import finish_provenance, get_or_create_architecture, insert_ignore, new_provenance
-    from ..spec import canonical_json, parse_arch
-    from sqlalchemy import select
-
-    engine = open_catalogue(db)
-    spec = parse_arch(params["arch"])
-    full = {"kind": kind, **params, "arch": str(spec), "device": device}
-    params_hash = hashlib.sha256(canonical_json(full).encode()).hexdigest()
-    with session_scope(engine) as s:
-        found = s.scalars(select(Simulation.id).where(Simulation.params_hash == params_hash)).one_or_none()
-        if found is not None:
-            return int(found)
-        prov = new_provenance(s, "monte-carlo", full, device=device)
-        arch = get_or_create_architecture(s, spec, prov.id)
-        row = dict(kind=kind, params_hash=params_hash, architecture_id=arch.id, activation=str(params.get("activation", "")),
-                   ensemble=str(params.get("ensemble", "gaussian")), device=device, seed=int(params.get("seed", 0)),
-                   result_json=json.dumps(result, default=str), provenance_id=prov.id)
-        insert_ignore(s, Simulation, [row], ["params_hash"])
-        sim_id = s.scalars(select(Simulation.id).where(Simulation.params_hash == params_hash)).one()
-        rows = [dict(simulation_id=sim_id, N=int(p["N"]), L=p.get("L"), quantity=p["quantity"], value=float(p["value"]),
-                     stderr=None if p.get("stderr") is None else float(p["stderr"]),
-                     extra_json=json.dumps(p["extra"]) if p.get("extra") else None) for p in points]
-        insert_ignore(s, SimulationPoint, rows, ["simulation_id", "N", "L", "quantity"])
-        finish_provenance(s, prov)
-        return int(sim_id)
+    return store_simulation(open_catalogue(db), kind, params, result, points, device)
 
 
 def _plot_spectrum(path: str, eigs, result: dict) -> None:
