@@ -106,7 +106,7 @@ def nngp(arch: Arch, activation: Act, x: XOpt = None, y: YOpt = None, inputs: In
 @app.command("ntk")
 def ntk(arch: Arch, activation: Act, x: XOpt = None, y: YOpt = None, inputs: Inputs = None, out: Out = None,
         device: Device = "cpu", store: Store = False, db: DbUrl = None, json_out: JsonOut = False) -> None:
-    """Neural tangent kernel T_(L+1)(x, y), NTK parametrisation (MLP and DAG)."""
+    """Neural tangent kernel T_(L+1)(x, y), NTK parametrisation (MLP, DAG; ResNet: last hidden layer)."""
     _run("ntk", arch, activation, x, y, inputs, out, device, json_out, store, db)
 
 
@@ -127,14 +127,8 @@ def convergence(
     from ..limits import nngp_limit, ntk_limit
     from ..spec import SpecError, parse_activation, parse_arch
 
-    if x is None:
-        fail("--x is needed")
-    xs = parse_floats(x, "--x")
-    ys = parse_floats(y, "--y") if y is not None else xs
-    try:
-        degs = [int(t) for t in orders.split(",") if t.strip()]
-    except ValueError:
-        fail(f"malformed --orders {orders!r} (expected comma-separated integers)")
+    xs, ys = _pair_inputs(x, y)
+    degs = _int_list(orders, "--orders")
     try:
         spec, act = parse_arch(arch), parse_activation(activation)
         if len(xs) != len(ys):
@@ -179,14 +173,8 @@ def depth_convergence(
     from ..limits import resnet_depth_convergence
     from ..spec import SpecError
 
-    if x is None:
-        fail("--x is needed")
-    xs = parse_floats(x, "--x")
-    ys = parse_floats(y, "--y") if y is not None else xs
-    try:
-        ds = [int(t) for t in depths.split(",") if t.strip()]
-    except ValueError:
-        fail(f"malformed --depths {depths!r} (expected comma-separated integers)")
+    xs, ys = _pair_inputs(x, y)
+    ds = _int_list(depths, "--depths")
     spec_text = arch if "L=" in arch else arch.strip() + (",L=inf" if ":" in arch else ":L=inf")
     try:
         r = resnet_depth_convergence(spec_text, activation, xs, ys, ds)
@@ -204,3 +192,17 @@ def depth_convergence(
     for L, a, b in zip(r["depths"], r["error"]["nngp"], r["error"]["ntk"]):
         t.add_row(str(L), f"{a:.3e}", f"{b:.3e}")
     Console().print(t)
+
+
+def _pair_inputs(x: str | None, y: str | None) -> tuple[list[float], list[float]]:
+    if x is None:
+        fail("--x is needed")
+    xs = parse_floats(x, "--x")
+    return xs, (parse_floats(y, "--y") if y is not None else xs)
+
+
+def _int_list(text: str, what: str) -> list[int]:
+    try:
+        return [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        fail(f"malformed {what} {text!r} (expected comma-separated integers)")
