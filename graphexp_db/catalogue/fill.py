@@ -326,11 +326,19 @@ def _store_graph(engine, g, gid: int, ens, size: int, census: dict, budget: int,
                                       multiplicity=mult, provenance_id=prov_id))
                 emb_rows.append((rank, _embedding_row(g, pairs, space, rank, quantity, values)))
         else:
+            perms = automorphisms(g)
+            n_aut = len(perms)
+            orbit_of: dict[tuple, list] = {}
             for rank, (blocks, weight) in enumerate(iter_partitions(g, ens)):
-                if rank >= budget:
-                    break
+                canon = _canonical_blocks(blocks, perms)
+                if canon in orbit_of:
+                    orbit_of[canon][1] += 1
+                else:  # first member in enumeration order represents the orbit
+                    orbit_of[canon] = [rank, 1, blocks, weight]
+            n_orbits = len(orbit_of)
+            for rank, mult, blocks, weight in sorted(orbit_of.values(), key=lambda o: o[0])[:budget]:
                 pair_rows.append(dict(graph_id=gid, ensemble=str(ens), rank=rank, blocks_json=json.dumps([list(b) for b in blocks]),
-                                      multiplicity=1, provenance_id=prov_id))
+                                      multiplicity=mult, provenance_id=prov_id))
                 emb_rows.append((rank, _partition_embedding_row(g, blocks, weight)))
     agg_rows = [dict(graph_id=gid, ensemble=str(ens), n_exponent=e, surface=surf, count=int(c), contribution_json=None,
                      provenance_id=prov_id) for (e, surf), c in sorted(census.items())]
@@ -363,6 +371,11 @@ def _embedding_row(g, pairs, space, rank: int, quantity: str, values) -> dict:
                 orientable=emb.orientable, n_exponent=emb.n_exponent, leading=emb.leading,
                 quotient_json=json.dumps([list(q) for q in emb.quotient_edges]),
                 contribution=" + ".join(contrib) if contrib else "0", contribution_json=json.dumps(cjson))
+
+
+def _canonical_blocks(blocks, perms) -> tuple:
+    """Smallest image of a partition of the edges under the automorphism group (orbit key)."""
+    return min(tuple(sorted(tuple(sorted(int(p[e]) for e in b)) for b in blocks)) for p in perms)
 
 
 def _partition_embedding_row(g, blocks, weight) -> dict:

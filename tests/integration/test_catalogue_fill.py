@@ -197,3 +197,17 @@ def test_fill_on_dask_equals_the_serial_fill(tmp_path, monkeypatch):
         summaries = s.scalars(select(m.Expansion.summary_json).order_by(m.Expansion.id)).all()
     with Session(serial) as s:
         assert summaries == s.scalars(select(m.Expansion.summary_json).order_by(m.Expansion.id)).all()
+
+
+def test_cumulant_partitions_are_stored_as_orbits(tmp_path):
+    from graphexp_db.expand import trace_word_graph
+    from graphexp_db.pair import count_partitions
+
+    engine = get_engine(f"sqlite:///{tmp_path}/c.sqlite")
+    ensure_schema(engine)
+    fill_expansion(engine, None, "trace", 3, ensemble="rademacher", p=1)
+    with Session(engine) as s:
+        g = s.execute(select(m.OperatorGraph).where(m.OperatorGraph.shape == "ginibre-p1")).scalar_one()
+        mults = [int(v) for v in s.scalars(select(m.Pairing.multiplicity).where(m.Pairing.graph_id == g.id))]
+    # rademacher cumulants never vanish: the orbit sizes add up to every partition
+    assert sum(mults) == count_partitions(trace_word_graph(1, 3)) and len(mults) == g.n_orbits < sum(mults)
