@@ -121,16 +121,6 @@ def helptext(name: str) -> str | None:
     return definitions.help_for(name) or None
 
 
-def optional_module(name: str):
-    """Import ``graphexp_db.<name>`` when it exists (limits, montecarlo); ``None`` otherwise."""
-    import importlib
-
-    try:
-        return importlib.import_module(f"graphexp_db.{name}")
-    except Exception:
-        return None
-
-
 def show_fig(fig, share: float = 0.6) -> None:
     """Draw a matplotlib figure at a readable size (a column of the page, not its full width)."""
     col, _ = st.columns([share, 1 - share])

@@ -1,9 +1,7 @@
-"""UI helpers shared by the limits / ResNet / DAG pages: calling optional API functions and
-plotting stored result rows whose exact columns may vary."""
+"""UI helpers shared by the limits / ResNet / DAG pages: calling the API with one-line errors for
+bad inputs, and plotting stored result rows."""
 
 from __future__ import annotations
-
-import inspect
 
 import streamlit as st
 
@@ -15,24 +13,17 @@ Y_COLS = ("error", "rel_error", "abs_error", "distance", "frobenius", "hessian_n
 
 
 def call_api(module_name: str, fn_name: str, *args, **kwargs):
-    """Call ``graphexp_db.<module>.<fn>`` if it exists; ``(result, None)`` or ``(None, reason)``.
+    """Call ``graphexp_db.<module>.<fn>``: ``(result, None)``, or ``(None, one-line reason)`` when
+    the inputs typed into the page are rejected (bad spec, unstable parameters, ...)."""
+    import importlib
 
-    Keyword arguments the function does not accept are dropped (the API is young).
-    """
-    mod = c.optional_module(module_name)
-    fn = getattr(mod, fn_name, None) if mod is not None else None
-    if fn is None:
-        return None, f"graphexp_db.{module_name}.{fn_name} is not available in this installation"
-    try:
-        sig = inspect.signature(fn)
-        if not any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
-            kwargs = {k: v for k, v in kwargs.items() if k in sig.parameters}
-    except (TypeError, ValueError):
-        pass
+    from graphexp_db.spec import SpecError
+
+    fn = getattr(importlib.import_module(f"graphexp_db.{module_name}"), fn_name)
     try:
         return fn(*args, **kwargs), None
-    except Exception as err:
-        return None, f"{fn_name} failed: {type(err).__name__}: {' '.join(str(err).split())[:200]}"
+    except (SpecError, ValueError, ArithmeticError) as err:
+        return None, f"{fn_name}: {' '.join(str(err).split())[:200]}"
 
 
 def pick(df, names):
