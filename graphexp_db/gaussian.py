@@ -305,12 +305,28 @@ def _quad2d(name, kxx, kxy, kyy, xp, derivative, n):
     b = xp.where(a > 0, kxy / xp.where(a > 0, a, 1.0), 0.0)
     c = xp.sqrt(xp.maximum(kyy - b * b, 0.0))
     u = a[..., None] * x                                     # (..., n)
+    if name == "gelu":
+        # the inner expectation over z2 is a Gaussian integral in closed form: 1-D rule only
+        inners = _gelu_inner(b[..., None] * x, c[..., None], xp, derivative)
+        outs = [(g(u, xp) * inner) @ w for g, inner in zip((f, fp), inners)]
+        return outs[0], (outs[1] if derivative else None)
     v = b[..., None, None] * x[:, None] + c[..., None, None] * x[None, :]   # (..., n, n)
     outs = []
     for g in ((f, fp) if derivative else (f,)):
         inner = g(v, xp) @ w                                 # (..., n): E over z2
         outs.append((g(u, xp) * inner) @ w)
     return outs[0], (outs[1] if derivative else None)
+
+
+def _gelu_inner(m, s, xp, derivative: bool):
+    """E[gelu(v)] and E[gelu'(v)] for v ~ N(m, s^2), with t = sqrt(1 + s^2):
+    E[v Phi(v)] = m Phi(m/t) + s^2 pdf(m/t)/t,  E[Phi(v)] = Phi(m/t),  E[v pdf(v)] = m pdf(m/t)/t^3."""
+    t = xp.sqrt(1.0 + s * s)
+    r = m / t
+    cdf = _ndtr(r, xp)
+    pdf = xp.exp(-r * r / 2) / math.sqrt(2 * math.pi)
+    e = m * cdf + s * s * pdf / t
+    return (e, cdf + m * pdf / t**3) if derivative else (e,)
 
 
 # --------------------------------------------------------------------------- 1-D laws of phi'(z)^2
