@@ -34,12 +34,13 @@ def pick(df, names):
     return None
 
 
-def show_stored(engine, table: str, title: str, *, filter_col: str | None = None, filter_values: tuple = (), loglog: bool = False, key: str = ""):
+def show_stored(engine, table: str, title: str, *, filter_col: str | None = None, filter_values: tuple = (), loglog: bool = False, key: str = "",
+                hint: str = ""):
     """Show a stored table (or an info box when empty); optional log-log plot with fitted slope."""
     df = c.safe(c.stored_table, engine, c.db_url(), table)
     st.markdown(f"**{title}** (table `{table}`)")
     if df is None or len(df) == 0:
-        st.info(f"Nothing stored in `{table}` yet.")
+        st.info(f"Nothing stored in `{table}` yet.{' ' + hint if hint else ''}")
         return None
     if filter_col and filter_col in df.columns and filter_values:
         sub = df[df[filter_col].astype(str).str.lower().str.contains("|".join(filter_values), regex=True, na=False)]

@@ -8,6 +8,7 @@ import math
 import streamlit as st
 
 import common as c
+import drawing
 import stored
 from graphexp_db import definitions
 
@@ -123,11 +124,26 @@ if st.button("Compute moments", key="compute_moments"):
         ax.legend(frameon=False)
         c.show_fig(fig)
 
+st.subheader("Monte Carlo convergence to the limit")
+st.caption("Stored `graphexp simulate ntk-rate` runs: the Frobenius distance between the empirical NTK at width N "
+           "and the infinite-width NTK, with the fitted log-log slope (about -1/2).")
+rate = stored.simulation_points(engine, ("ntk-rate",)) if engine is not None else None
+if rate is None or not len(rate):
+    st.info("No ntk-rate simulation stored yet: run `graphexp simulate ntk-rate --arch mlp:L=2 --activation relu "
+            "--widths 32,64,128,256 --db URL`.")
+else:
+    for sim_id, grp in rate.groupby("simulation_id"):
+        grp = grp.sort_values("N")
+        label = f"simulation {sim_id}: {grp['sim_activation'].iloc[0] if 'sim_activation' in grp else ''}"
+        fig, slope, se = drawing.loglog_with_slope(grp["N"], grp["value"], "width N", "|NTK_N - NTK_inf|_F", label,
+                                                   yerr=grp["stderr"] if "stderr" in grp else None)
+        c.show_fig(fig)
+
 st.subheader("Stored results")
 if engine is not None:
-    stored.show_stored(engine, "limit_value", "Stored limits")
-    stored.show_stored(engine, "jacobian_moment", "Stored Jacobian moments")
-    dens = stored.show_stored(engine, "spectral_density", "Stored spectral densities")
+    stored.show_stored(engine, "limit_value", "Stored limits", hint="`graphexp build --preset paper` fills it.")
+    stored.show_stored(engine, "jacobian_moment", "Stored Jacobian moments", hint="`graphexp build --preset paper` fills it.")
+    dens = stored.show_stored(engine, "spectral_density", "Stored spectral densities", hint="`graphexp build --preset paper` fills it.")
     if dens is not None and len(dens) and {"grid_json", "density_json"} <= set(dens.columns):
         import json as _json
 
@@ -166,4 +182,4 @@ if engine is not None:
             ax.set_ylabel("density")
             ax.legend(frameon=False)
             c.show_fig(fig)
-    stored.show_stored(engine, "graph_sum_convergence", "Convergence of finite width to the limit", loglog=True, key="conv")
+    stored.show_stored(engine, "graph_sum_convergence", "Truncated graph sums (Taylor degree D) against the closed forms", key="conv", hint="`graphexp build --preset paper` fills it.")

@@ -58,7 +58,7 @@ def _simulation(kind: str, arch: str, activation: str, widths, depths=None) -> S
     def run(engine, device):
         from .. import montecarlo as mc
         from ..backend import device_name, get_xp
-        from .sim_store import commutativity_points, linearity_points, store_simulation
+        from .sim_store import commutativity_points, linearity_points, ntk_rate_points, store_simulation
 
         dev = device_name(get_xp(device))
         params = dict(arch=arch, activation=activation, widths=list(widths), samples=8 if kind == "commutativity" else 4,
@@ -67,6 +67,10 @@ def _simulation(kind: str, arch: str, activation: str, widths, depths=None) -> S
             params.update(depths=list(depths), x=[1.0, 0.0], y=[0.6, 0.8])
             r = mc.commutativity(arch, activation, widths, depths, samples=8, seed=0, device=device)
             points = commutativity_points(r)
+        elif kind == "ntk-rate":
+            params["samples"] = 8
+            r = mc.ntk_rate(arch, activation, widths, samples=8, seed=0, device=device)
+            points = ntk_rate_points(r)
         else:
             params.update(steps=10, drift=True)
             r = mc.linearity(arch, activation, widths, samples=4, seed=0, device=device)
@@ -105,6 +109,7 @@ def _core() -> list[Step]:
                 steps.append(_finite("trace", ensemble=ens, p=p, k=k))
     steps.append(_finite("covariance", arch="mlp:L=2,sw=1.2,sb=0.3", activation="poly:0.1,1,0.5", x="1,0.5,-0.3", y="0.2,-1,0.7"))
     steps.append(_finite("fourpoint", arch="mlp:L=1,sw=1.2,sb=0.3", activation="poly:0.1,1,0.5", x="1,0.5,-0.3"))
+    steps.append(_simulation("ntk-rate", "mlp:L=2", "relu", (32, 64, 128, 256)))
     steps.append(_simulation("commutativity", "resnet:L=inf,sw=1", "tanh", (32, 64, 128), (2, 4, 8, 16)))
     steps.append(_simulation("linearity", DENSE_DAG, "tanh", (16, 32, 64, 128)))
     steps.append(_simulation("linearity", "mlp:L=2", "tanh", (16, 32, 64, 128)))

@@ -14,7 +14,7 @@ from .engine import session_scope
 from .models import Simulation, SimulationPoint
 from .store import finish_provenance, get_or_create_architecture, insert_ignore, new_provenance
 
-__all__ = ["store_simulation", "commutativity_points", "linearity_points"]
+__all__ = ["store_simulation", "commutativity_points", "linearity_points", "ntk_rate_points"]
 
 
 def store_simulation(engine, kind: str, params: dict, result: dict, points: list, device: str) -> int:
@@ -54,3 +54,9 @@ def linearity_points(result: dict, drift: bool = True) -> list[dict]:
         pts += [dict(N=n, L=None, quantity="ntk_change", value=h, stderr=s, extra={"m": m})
                 for n, m, h, s in zip(result["widths"], result["m"], result["ntk_change"], result["ntk_change_stderr"])]
     return pts
+
+
+def ntk_rate_points(result: dict) -> list[dict]:
+    """Frobenius errors of the empirical NTK against width (``montecarlo.ntk_rate``)."""
+    return [dict(N=n, L=None, quantity="ntk_frobenius_error", value=e, stderr=s)
+            for n, e, s in zip(result["widths"], result["error"], result["stderr"])]

@@ -124,7 +124,9 @@ def ntk_rate(arch: Arch, activation: Act = "relu", widths: Widths = "32,64,128,2
     r, dev = _guard(lambda xp: mc.ntk_rate(arch, activation, ws, samples=samples, seed=seed, ensemble=ensemble,
                                            device=_dev(xp), workers=workers, scheduler=scheduler, progress=True,
                                            png=png), device, samples=samples)
-    pts = [dict(N=n, L=None, quantity="ntk_frobenius_error", value=e, stderr=s) for n, e, s in zip(r["widths"], r["error"], r["stderr"])]
+    from ..catalogue.sim_store import ntk_rate_points
+
+    pts = ntk_rate_points(r)
     _finish("ntk-rate", r, dict(arch=arch, activation=activation, widths=ws, samples=samples, seed=seed, ensemble=ensemble),
             pts, dev, db, json_out, keys=("widths", "error", "slope", "slope_ci"))
 
