@@ -112,6 +112,7 @@ def fill_expansion(
     workers: int | None = None,
     scheduler: str | None = None,
     processes: bool = True,
+    plan: tuple | None = None,
 ) -> FillSummary:
     """Enumerate and store one expansion ``(architecture, quantity, order, ensemble)``.
 
@@ -127,6 +128,8 @@ def fill_expansion(
         Sum the pairings on Dask (a ``LocalCluster`` of ``workers``, or a running ``scheduler``):
         tasks are rank ranges of each graph's pairing space, so the catalogue is identical to
         the serial fill.
+    plan : tuple, optional
+        ``plan_expansion``'s result when the caller has already computed it (not recomputed).
 
     Raises
     ------
@@ -144,7 +147,7 @@ def fill_expansion(
     act = parse_activation(activation) if activation else None
     if quantity == "trace" and not p:
         raise SpecError("trace expansions need --p (number of Ginibre factors)")
-    graphs, sizes = plan_expansion(arch, quantity, order, ensemble=ens, p=p, force=force)
+    graphs, sizes = plan if plan is not None else plan_expansion(arch, quantity, order, ensemble=ens, p=p, force=force)
     total = sum(sizes)
     if total > limit and not force:
         raise TooLarge(f"{quantity} order {order} needs {total:,} pairings ({len(graphs):,} graphs), over the limit {limit:,} (use --force)")

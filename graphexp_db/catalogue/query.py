@@ -678,12 +678,7 @@ def search_graphs(
             params[f"kind{i}"] = f"{k}%"
             ors.append(f"g.shape LIKE :kind{i}")
         where.append("(" + " OR ".join(ors) + ")")
-    if order_min is not None:
-        where.append('g."order" >= :order_min')
-        params["order_min"] = int(order_min)
-    if order_max is not None:
-        where.append('g."order" <= :order_max')
-        params["order_max"] = int(order_max)
+    _between(where, params, 'g."order"', "order", order_min, order_max)
     if label_like:
         where.append("g.label LIKE :label_like")
         params["label_like"] = f"%{label_like}%"
@@ -692,18 +687,8 @@ def search_graphs(
         if ensemble:
             emb_where.append("p.ensemble = :ensemble")
             params["ensemble"] = ensemble
-        if genus_min is not None:
-            emb_where.append("COALESCE(e.genus, 0) >= :genus_min")
-            params["genus_min"] = int(genus_min)
-        if genus_max is not None:
-            emb_where.append("COALESCE(e.genus, 0) <= :genus_max")
-            params["genus_max"] = int(genus_max)
-        if n_exponent_min is not None:
-            emb_where.append("e.n_exponent >= :nmin")
-            params["nmin"] = int(n_exponent_min)
-        if n_exponent_max is not None:
-            emb_where.append("e.n_exponent <= :nmax")
-            params["nmax"] = int(n_exponent_max)
+        _between(emb_where, params, "COALESCE(e.genus, 0)", "genus", genus_min, genus_max)
+        _between(emb_where, params, "e.n_exponent", "n", n_exponent_min, n_exponent_max)
         if leading_only:
             emb_where.append('e."leading" = :lead')
             params["lead"] = True
@@ -956,3 +941,13 @@ def resolve_url(db: str | None = None) -> str:
         return str(default_url())
     except ImportError:
         return f"sqlite:///{Path(__file__).resolve().parents[2] / 'data' / 'catalogue.sqlite'}"
+
+
+def _between(where: list, params: dict, column: str, name: str, lo, hi) -> None:
+    """Append ``column >= :<name>_min`` / ``column <= :<name>_max`` for the bounds that are given."""
+    if lo is not None:
+        where.append(f"{column} >= :{name}_min")
+        params[f"{name}_min"] = int(lo)
+    if hi is not None:
+        where.append(f"{column} <= :{name}_max")
+        params[f"{name}_max"] = int(hi)

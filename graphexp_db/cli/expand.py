@@ -71,7 +71,7 @@ def expand(
 
             summary = fill_expansion(engine, spec, quantity, order, ensemble=ensemble, activation=activation, p=p,
                                      budget=budget, force=force, progress=progress, device=device, workers=workers,
-                                     scheduler=scheduler)
+                                     scheduler=scheduler, plan=(graphs, sizes))
     except SpecError as exc:
         fail(str(exc))
     if json_out:
