@@ -150,6 +150,7 @@ class _Engine:
             for c in self.C:
                 self.var[(v, c)] = len(self.var)
         self._subst_cache: dict = {}
+        self._moments: dict = {}
 
     # ------------------------------------------------------------------ truncation
     def keep(self, deg: int, q: int, e: int) -> bool:
@@ -274,39 +275,66 @@ class _Engine:
             out[c] = P
         return out
 
-    def _substitute(self, P: dict, v) -> dict:
-        """Replace the g-space variables ("g", c) of node v by their expressions in the parents."""
+    def _substitute(self, P: dict, v, extra_deg: int = 0) -> dict:
+        """Replace the g-space variables ("g", c) of node v by their expressions in the parents
+        (``extra_deg``: degree of the monomial the result will be multiplied by, for truncation)."""
         if v not in self._subst_cache:
-            self._subst_cache[v] = (self._linear(v), {})
-        lin, cache = self._subst_cache[v]
+            self._subst_cache[v] = (self._linear(v), {}, {})
+        lin, cache, products = self._subst_cache[v]
+        keep = self.keep
         out: dict = {}
         for (alpha, _deg, q, e), c in P.items():
-            term = {((), 0, q, e): c}
-            for var, k in alpha:
-                term = self._mul(term, self._pow(lin[var[1]], k, cache, var[1]))
-                if not term:
-                    break
-            self._add_into(out, term)
+            prod = products.get(alpha)
+            if prod is None:
+                # computed once per g-monomial at q = e = 0: the keep rule only tightens with q, e
+                prod = {((), 0, 0, 0): self.num(Fraction(1))}
+                for var, k in alpha:
+                    prod = self._mul(prod, self._pow(lin[var[1]], k, cache, var[1]))
+                products[alpha] = prod
+            for (a, d, qq, ee), cc in prod.items():
+                ee += e
+                if ee > 1 or not keep(d + extra_deg, qq + q, ee):
+                    continue
+                key = (a, d, qq + q, ee)
+                out[key] = out.get(key, 0) + c * cc
         return out
 
     def _eliminate(self, P: dict, v) -> dict:
-        """E[P | everything before node v] as a polynomial in the parents of v."""
+        """E[P | everything before node v] as a polynomial in the parents of v.
+
+        Terms are grouped by their monomial in the other variables ("rest"); per group the
+        conditional moments of v's variables are summed in the small g-space of v first and
+        substituted once.
+        """
         mine = {self.var[(v, c)]: c for c in self.C}
         groups: dict = defaultdict(dict)
         for (alpha, deg, q, e), c in P.items():
             beta = tuple((mine[var], k) for var, k in alpha if var in mine)
             rest = tuple((var, k) for var, k in alpha if var not in mine)
-            bdeg = sum(k for _, k in beta)
-            groups[beta][(rest, deg - bdeg, q, e)] = c
+            key = (beta, q, e)
+            bucket = groups[(rest, deg - sum(k for _, k in beta))]
+            bucket[key] = bucket.get(key, 0) + c
+        if v not in self._moments:
+            self._moments[v] = _Moments(self, v)
+        moments = self._moments[v]
         out: dict = {}
-        moments = _Moments(self, v)
-        for beta, R in groups.items():
-            if not beta:
-                self._add_into(out, R)
-                continue
-            Eg = moments.centred(dict(beta))
-            Ep = self._substitute(Eg, v)
-            self._add_into(out, self._mul(Ep, R))
+        keep = self.keep
+        for (rest, rdeg), bucket in groups.items():
+            Eg: dict = {}
+            for (beta, q, e), c in bucket.items():
+                base = moments.centred_cached(beta) if beta else {((), 0, 0, 0): 1}
+                for (a, d, q2, e2), c2 in base.items():
+                    ee = e + e2
+                    if ee > 1 or not keep(d + rdeg, q + q2, ee):
+                        continue
+                    k = (a, d, q + q2, ee)
+                    Eg[k] = Eg.get(k, 0) + c * c2
+            Ep = self._substitute(Eg, v, extra_deg=rdeg)
+            for (a, d, q, e), c in Ep.items():
+                if c == 0:
+                    continue
+                k = (_merge(a, rest), d + rdeg, q, e)
+                out[k] = out.get(k, 0) + c
         return {k: c for k, c in out.items() if c != 0}
 
 
@@ -321,6 +349,11 @@ class _Moments:
         self._kappa: dict = {}
         self._m_eps: dict = {}
         self._taylor: dict = {}
+        self._centred: dict = {}
+        # a node fed only by the input has a deterministic G_v: g = 0, or eps K on the NTK cross
+        # entry (eps^2 = 0), so its Taylor series stop at degree 0 (1)
+        fed_by_input = all(u == 0 for u in eng.dag.parents[v])
+        self.gmax = (1 if eng.ntk else 0) if fed_by_input else None
 
     def taylor(self, i: int, j: int) -> dict:
         """E_{K+g}[phi(u)^i phi(v)^j] as a polynomial in g (Price's theorem)."""
@@ -333,7 +366,7 @@ class _Moments:
         # g-degree bound: a term g^alpha (q = 0) survives only if keep(|alpha|, 0, 0)
         deg = 0
         while True:
-            if not eng.keep(deg, 0, 0):
+            if not eng.keep(deg, 0, 0) or (self.gmax is not None and deg > self.gmax):
                 break
             added = False
             for alpha in _compositions(deg, len(self.C)):
@@ -403,6 +436,11 @@ class _Moments:
         out = {key: c for key, c in out.items() if c != 0}
         self._m_eps[gamma] = out
         return out
+
+    def centred_cached(self, beta: tuple) -> dict:
+        if beta not in self._centred:
+            self._centred[beta] = self.centred(dict(beta))
+        return self._centred[beta]
 
     def centred(self, beta: dict) -> dict:
         """E[prod_c dPhi_v(c)^beta_c | G_v = K_v + g] = sum_gamma C(beta, gamma) Delta^(beta-gamma) E[eps^gamma]."""
