@@ -379,6 +379,12 @@ def _route(arch, activation, quantity: str, xs, *, max_order=None, method="auto"
         raise SpecError("the mixed (x, x, y, y) 4-point function has no graph route; use --method recursion")
     xs = [_exact_vector(x, "x" if i == 0 else "y") for i, x in enumerate(xs)]
     coeffs = _tree_series(arch, quantity, act, xs, marked=marked, **kw)
+    if quantity == "fourpoint":   # connected: E f^4 - 3 (E f^2)^2
+        two = _tree_series(arch, "covariance", act, [xs[0], xs[0]], **kw)
+        out: dict = defaultdict(Fraction, coeffs)
+        for (i, a), (j, b) in itertools.product(two.items(), repeat=2):
+            out[i + j] -= 3 * a * b
+        coeffs = {j: v for j, v in sorted(out.items()) if v != 0}
     if max_order is not None:
         coeffs = {j: v for j, v in coeffs.items() if j <= max_order}
     return FiniteSeries(coeffs, method="graphs", exact=True, max_order=max_order)
