@@ -59,6 +59,7 @@ __all__ = [
     "ntk_series",
     "fourpoint_series",
     "FiniteSeries",
+    "kernel_matrix_series",
     "METHODS",
     "DEFAULT_MAX_ORDER",
     "leading_covariance",
@@ -416,6 +417,50 @@ def _check_budget(arch, act, quantity, max_order, limit) -> None:
     if terms > limit // 100:
         raise TooLarge(f"the complete {quantity} polynomial of {arch} with {act} needs about {terms:,} terms per layer, "
                        f"over the limit {limit // 100:,}; use --max-order J (exact through N^-J) or --force")
+
+
+def kernel_matrix_series(arch, activation, X, Y=None, *, quantity: str = "covariance", max_order: int = 1,
+                         chunk: int = 128, progress=None) -> dict[int, np.ndarray]:
+    """``{j: A_j}`` with ``A_j[a, b]`` the N^-j coefficient of ``quantity`` (covariance or ntk) at
+    the input pair ``(X[a], Y[b])``, for a non-polynomial activation (floating point).
+
+    All pairs go through the layer recursion together, ``chunk`` pairs at a time (``K(X, X)``
+    computes the upper triangle only).  Quadrature errors are not estimated here: the scalar
+    functions state them pair by pair.
+
+    >>> from graphexp_db.spec import parse_arch
+    >>> A = kernel_matrix_series(parse_arch("mlp:L=2"), "tanh", [[1.0, 0.0], [0.6, 0.8]])
+    >>> s = covariance_series(parse_arch("mlp:L=2"), "tanh", [1.0, 0.0], [0.6, 0.8])
+    >>> bool(abs(A[1][0, 1] - s[1]) < 1e-12 and A[1][0, 1] == A[1][1, 0])
+    True
+    """
+    from . import recursion
+
+    act = parse_activation(activation)
+    if act.is_polynomial:
+        raise SpecError("kernel matrices are for non-polynomial activations; use covariance_series per pair for exact values")
+    if quantity not in ("covariance", "ntk"):
+        raise SpecError(f"kernel matrices of {quantity!r} are not supported (covariance or ntk)")
+    reason = recursion.supports(arch)
+    if reason:
+        raise SpecError(reason)
+    X = np.asarray(X, dtype=float)
+    sym = Y is None
+    Y = X if sym else np.asarray(Y, dtype=float)
+    if X.ndim != 2 or Y.ndim != 2 or X.shape[1] != Y.shape[1]:
+        raise SpecError(f"inputs must be matrices with one dimension, got {X.shape} and {Y.shape}")
+    ia, ib = np.triu_indices(len(X)) if sym else np.unravel_index(np.arange(len(X) * len(Y)), (len(X), len(Y)))
+    out = {j: np.zeros((len(X), len(Y))) for j in range(max_order + 1)}
+    for start in range(0, len(ia), chunk):
+        a, b = ia[start:start + chunk], ib[start:start + chunk]
+        res = recursion.series(arch, act, [X[a], Y[b]], quantity, max_order=max_order)
+        for j, vals in res.items():
+            out[j][a, b] = vals
+            if sym:
+                out[j][b, a] = vals
+        if progress is not None:
+            progress(len(a))
+    return out
 
 
 def covariance_series(arch, activation, x, y, *, max_order=None, method="auto", **kw) -> FiniteSeries:

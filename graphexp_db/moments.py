@@ -57,11 +57,13 @@ def method_of(activation) -> str:
     return CLOSED if act.name in ("sin", "relu") else QUADRATURE
 
 
-def oracle_for(activation, K, *, resolution: int = 1):
+def oracle_for(activation, K, *, resolution: int = 1, max_derivative: int | None = None):
     """The moment oracle of ``activation`` at covariance ``K`` (1x1 or 2x2 nested tuples).
 
     ``resolution`` scales the number of quadrature nodes (quadrature activations only): the
     recursion runs twice, at resolutions 1 and 2, and reports the difference as the error.
+    Entries of ``K`` may be arrays (one covariance per input pair): the oracle then returns arrays.
+    ``max_derivative`` bounds the derivative orders asked (jets are built only that far).
     """
     act = parse_activation(activation)
     if act.is_polynomial:
@@ -69,9 +71,11 @@ def oracle_for(activation, K, *, resolution: int = 1):
     if act.name == "sin":
         return _SinOracle(K)
     if act.name == "relu":
+        if isinstance(K[0][0], np.ndarray):
+            return _Batched(K, lambda k: _ReluOracle(k))
         return _ReluOracle(K)
     if act.name in _JETS:
-        return _JetOracle(act.name, K, resolution)
+        return _JetOracle(act.name, K, resolution, max_derivative)
     raise SpecError(f"no moment oracle for activation {act}")  # pragma: no cover
 
 
@@ -96,6 +100,21 @@ class _Oracle:
     def max_derivative(self, i: int) -> int | None:
         """Derivatives beyond this order vanish (polynomials); ``None`` if they never do."""
         return None
+
+    def release(self) -> None:
+        """Drop work arrays (quadrature jets); computed values stay cached."""
+
+
+class _Batched(_Oracle):
+    """A scalar oracle applied pair by pair when K's entries are arrays."""
+
+    def __init__(self, K, make):
+        super().__init__(K)
+        P = len(K[0][0])
+        self.parts = [make(tuple(tuple(float(e[p]) for e in row) for row in K)) for p in range(P)]
+
+    def _T(self, i, j, m, n):
+        return np.array([o.T(i, j, m, n) for o in self.parts])
 
 
 # --------------------------------------------------------------------------- polynomials
@@ -147,9 +166,9 @@ class _SinOracle(_Oracle):
     a mode by ``i k`` and ``E[exp(i(ku + lv))] = exp(-(k^2 kxx + 2 k l kxy + l^2 kyy) / 2)``."""
 
     def _T(self, i, j, m, n):
-        kxx = float(self.kxx)
-        kxy = float(self.kxy) if self.two else 0.0
-        kyy = float(self.kyy) if self.two else 0.0
+        kxx = np.asarray(self.kxx, dtype=float)
+        kxy = np.asarray(self.kxy, dtype=float) if self.two else 0.0
+        kyy = np.asarray(self.kyy, dtype=float) if self.two else 0.0
         total = 0j
         for r in range(i + 1):
             k = 2 * r - i
@@ -157,8 +176,9 @@ class _SinOracle(_Oracle):
             for s in range(j + 1):
                 ll = 2 * s - j
                 b = math.comb(j, s) * (-1) ** (j - s) * (1j * ll) ** n / (2j) ** j
-                total += a * b * math.exp(-(k * k * kxx + 2 * k * ll * kxy + ll * ll * kyy) / 2)
-        return total.real
+                total = total + a * b * np.exp(-(k * k * kxx + 2 * k * ll * kxy + ll * ll * kyy) / 2)
+        out = np.real(total)
+        return float(out) if np.ndim(out) == 0 else out
 
 
 # --------------------------------------------------------------------------- relu
@@ -325,15 +345,14 @@ def _hermite_e(m: int) -> tuple[int, ...]:
 
 # --------------------------------------------------------------------------- smooth: jets
 def _tanh_jet(z: np.ndarray, M: int) -> list[np.ndarray]:
-    # d^k tanh = p_k(t), p_0 = t, p_(k+1) = p_k'(t) (1 - t^2)
-    t = np.tanh(z)
-    p = np.polynomial.Polynomial([0, 1])
-    one_minus = np.polynomial.Polynomial([1, 0, -1])
-    out = []
-    for _ in range(M + 1):
-        out.append(p(t))
-        p = p.deriv() * one_minus
-    return out
+    # Taylor coefficients c_k of tanh(z + h) from t' = 1 - t^2: (k+1) c_(k+1) = [k == 0] - sum_r c_r c_(k-r)
+    c = [np.tanh(z)]
+    for k in range(M):
+        acc = -sum(c[r] * c[k - r] for r in range(k + 1))
+        if k == 0:
+            acc = acc + 1.0
+        c.append(acc / (k + 1))
+    return [ck * math.factorial(k) for k, ck in enumerate(c)]   # derivatives
 
 
 def _erf_jet(z: np.ndarray, M: int) -> list[np.ndarray]:
@@ -370,23 +389,25 @@ _JETS = {"tanh": _tanh_jet, "erf": _erf_jet, "gelu": _gelu_jet}
 
 class _JetOracle(_Oracle):
     """``E[(phi^i)^(m)(u) (phi^j)^(n)(v)]`` on the trapezoid rule of :mod:`graphexp_db.gaussian`
-    in whitened coordinates ``u = a z1, v = b z1 + c z2`` (works for singular ``K`` too)."""
+    in whitened coordinates ``u = a z1, v = b z1 + c z2`` (works for singular ``K`` too).
+    Entries of ``K`` may be arrays of P covariances: the grids get a leading axis P."""
 
     MAX_DERIV = 12
 
-    def __init__(self, name: str, K, resolution: int):
+    def __init__(self, name: str, K, resolution: int, max_derivative: int | None = None):
         super().__init__(K)
-        kxx = float(self.kxx)
-        kxy = float(self.kxy) if self.two else 0.0
-        kyy = float(self.kyy) if self.two else 0.0
-        nodes = quadrature_nodes(max(kxx, kyy)) * resolution + (resolution - 1)
+        kxx = np.asarray(self.kxx, dtype=float)
+        kxy = np.asarray(self.kxy, dtype=float) if self.two else np.zeros_like(kxx)
+        kyy = np.asarray(self.kyy, dtype=float) if self.two else np.zeros_like(kxx)
+        self.M = self.MAX_DERIV if max_derivative is None else min(self.MAX_DERIV, max_derivative)
+        nodes = quadrature_nodes(float(np.max(np.maximum(kxx, kyy)))) * resolution + (resolution - 1)
         z, w = _trapezoid(nodes)
-        a = math.sqrt(kxx)
-        b = kxy / a if a > 0 else 0.0
-        c = math.sqrt(max(kyy - b * b, 0.0))
+        a = np.sqrt(kxx)
+        b = np.where(a > 0, kxy / np.where(a > 0, a, 1.0), 0.0)
+        c = np.sqrt(np.maximum(kyy - b * b, 0.0))
         self.w = w
-        self.u = a * z
-        self.v = b * z[:, None] + c * z[None, :] if self.two else None
+        self.u = a[..., None] * z                                              # (..., n)
+        self.v = (b[..., None, None] * z[:, None] + c[..., None, None] * z[None, :]) if self.two else None
         self.jet = _JETS[name]
         self._pow_u: dict = {}
         self._pow_v: dict = {}
@@ -394,26 +415,51 @@ class _JetOracle(_Oracle):
 
     def _derivs(self, x: np.ndarray, store: dict, i: int, m: int) -> np.ndarray:
         """(phi^i)^(m) at the points x, from Taylor jets of phi raised to the power i."""
+        M = self.M
+        if m > M:
+            raise SpecError(f"derivative order {m} over {M}: lower --max-order")
         if "jet" not in store:
-            M = self.MAX_DERIV
             d = self.jet(x, M)
             store["jet"] = [d[k] / math.factorial(k) for k in range(M + 1)]
-        if m > self.MAX_DERIV:
-            raise SpecError(f"derivative order {m} over {self.MAX_DERIV}: lower --max-order")
         key = ("pow", i)
         if key not in store:
-            base = store["jet"]
-            acc = [np.ones_like(x)] + [np.zeros_like(x)] * self.MAX_DERIV
-            for _ in range(i):
-                acc = [sum(acc[r] * base[k - r] for r in range(k + 1)) for k in range(self.MAX_DERIV + 1)]
+            # store powers incrementally: phi^i = phi^(i-1) * phi as truncated Taylor series
+            prev = store[("pow", i - 1)] if i > 0 and ("pow", i - 1) in store else None
+            if i == 0:
+                acc = [np.ones_like(x)] + [np.zeros_like(x)] * M
+            elif i == 1:
+                acc = store["jet"]
+            else:
+                prev = prev if prev is not None else self._power(store, i - 1)
+                base = store["jet"]
+                acc = []
+                for k in range(M + 1):
+                    term = prev[0] * base[k]
+                    for r in range(1, k + 1):
+                        term += prev[r] * base[k - r]
+                    acc.append(term)
             store[key] = acc
         return store[key][m] * math.factorial(m)
+
+    def release(self) -> None:
+        for store in (self._pow_u, self._pow_v, self._inner):
+            store.clear()
+
+    def _power(self, store, i):
+        self._derivs_key(store, i)
+        return store[("pow", i)]
+
+    def _derivs_key(self, store, i):
+        x = self.u if store is self._pow_u else self.v
+        self._derivs(x, store, i, 0)
 
     def _T(self, i, j, m, n):
         du = self._derivs(self.u, self._pow_u, i, m)
         if not self.two:
-            return float(du @ self.w)
-        key = (j, n)
-        if key not in self._inner:
-            self._inner[key] = self._derivs(self.v, self._pow_v, j, n) @ self.w   # E over z2
-        return float((du * self._inner[key]) @ self.w)
+            out = du @ self.w
+        else:
+            key = (j, n)
+            if key not in self._inner:
+                self._inner[key] = self._derivs(self.v, self._pow_v, j, n) @ self.w   # E over z2
+            out = (du * self._inner[key]) @ self.w
+        return float(out) if np.ndim(out) == 0 else out

@@ -45,6 +45,8 @@ import math
 from collections import defaultdict
 from fractions import Fraction
 
+import numpy as np
+
 from .expand import LayerDag, layer_dag
 from .moments import EXACT, QUADRATURE, method_of, oracle_for
 from .spec import DagSpec, MLPSpec, SpecError, parse_activation
@@ -122,15 +124,23 @@ class _Engine:
         one_site = quantity == "fourpoint"
         if one_site and len(xs) != 1 or not one_site and len(xs) != 2:
             raise SpecError(f"{quantity} takes {'one input' if one_site else 'two inputs'}")
-        d = len(xs[0])
-        if any(len(x) != d for x in xs) or d == 0:
+        # batch mode: each input an array (P, d) of P input points (float oracles only)
+        self.batch = isinstance(xs[0], np.ndarray) and xs[0].ndim == 2
+        if self.batch and self.exact:
+            raise SpecError("batched inputs need a floating-point oracle (non-polynomial activation)")
+        d = np.shape(xs[0])[-1]
+        if any(np.shape(x)[-1] != d for x in xs) or d == 0:
             raise SpecError("inputs must be non-empty and of one dimension")
         # sites: x (and y, or y in the t-correlated copy for the NTK); pair types c over the sites
         self.C = [(0, 0)] if one_site else [(0, 0), (0, 1), (1, 1)]
         self.sw2 = num(Fraction(arch.sw) ** 2)
         self.sb2 = num(Fraction(arch.sb) ** 2) if dag.bias else num(Fraction(0))
-        x = [[num(Fraction(v)) for v in xi] for xi in xs]
-        phi0 = {c: sum(a * b for a, b in zip(x[c[0]], x[c[1]])) / d for c in self.C}
+        if self.batch:
+            x = [np.asarray(xi, dtype=float) for xi in xs]
+            phi0 = {c: np.einsum("pd,pd->p", x[c[0]], x[c[1]]) / d for c in self.C}
+        else:
+            x = [[num(Fraction(v)) for v in xi] for xi in xs]
+            phi0 = {c: sum(a * b for a, b in zip(x[c[0]], x[c[1]])) / d for c in self.C}
         order = _topological(dag)
         self.order = order
         self.K: dict = {}      # node -> {c: K_v(c)} (infinite width, t = 1)
@@ -143,14 +153,24 @@ class _Engine:
                 break
             Kv = self.K[v]
             mat = ((Kv[(0, 0)],),) if one_site else ((Kv[(0, 0)], Kv[(0, 1)]), (Kv[(0, 1)], Kv[(1, 1)]))
-            self.oracles[v] = oracle_for(act, mat, resolution=resolution)
+            self.oracles[v] = oracle_for(act, mat, resolution=resolution, max_derivative=self._max_derivative())
             self.Phibar[v] = {c: self.oracles[v].T(*_sites(c), 0, 0) for c in self.C}
+            self.oracles[v].release()   # keep the values, drop the work arrays until v is eliminated
         self.var = {}          # (node, c) -> variable index, in topological order
         for v in order[1:-1]:
             for c in self.C:
                 self.var[(v, c)] = len(self.var)
         self._subst_cache: dict = {}
         self._moments: dict = {}
+
+    def _max_derivative(self) -> int | None:
+        """Highest derivative order the Taylor series can ask of an oracle: 2 x the largest kept g-degree."""
+        if self.J is None:
+            return None
+        deg = 0
+        while self.keep(deg + 1, 0, 0):
+            deg += 1
+        return 2 * deg
 
     # ------------------------------------------------------------------ truncation
     def keep(self, deg: int, q: int, e: int) -> bool:
@@ -171,13 +191,13 @@ class _Engine:
         else:
             obs = [_mono({g[(0, 0)]: 1}), _mono({g[(1, 1)]: 1}), _mono({g[(0, 1)]: 1}),
                    _mono({g[(0, 0)]: 1, g[(1, 1)]: 1}), _mono({g[(0, 1)]: 2})]
-        values = []
-        for P in obs:
-            state = self._substitute(P, sink)
-            for v in reversed(self.order[1:-1]):
-                state = self._eliminate(state, v)
-            values.append(self._constant(state))
-        return self._combine(values)
+        states = [self._substitute(P, sink) for P in obs]
+        for v in reversed(self.order[1:-1]):
+            states = [self._eliminate(state, v) for state in states]
+            # node v is done: free its quadrature grids and moment caches (deep nets, batches)
+            self.oracles.pop(v, None)
+            self._moments.pop(v, None)
+        return self._combine([self._constant(state) for state in states])
 
     def _constant(self, P: dict) -> dict:
         """{(q, e): coefficient} of the terms without variables (everything else has a dPhi_0 = 0)."""
@@ -219,8 +239,7 @@ class _Engine:
         else:
             g00, g11, g01, g0011, g0101 = (part(v, 0) for v in values)
             res = add((1, g0011), (-1, mul(g00, g11)), (2, g0101), (-2, mul(g01, g01)))
-        zero = 0 if self.exact else 0.0
-        out = {j: v for j, v in sorted(res.items()) if (J is None or j <= J) and v != zero}
+        out = {j: v for j, v in sorted(res.items()) if (J is None or j <= J) and _nz(v)}
         return out
 
     # ------------------------------------------------------------------ algebra
@@ -331,11 +350,11 @@ class _Engine:
                     Eg[k] = Eg.get(k, 0) + c * c2
             Ep = self._substitute(Eg, v, extra_deg=rdeg)
             for (a, d, q, e), c in Ep.items():
-                if c == 0:
+                if not _nz(c):
                     continue
                 k = (_merge(a, rest), d + rdeg, q, e)
                 out[k] = out.get(k, 0) + c
-        return {k: c for k, c in out.items() if c != 0}
+        return {k: c for k, c in out.items() if _nz(c)}
 
 
 class _Moments:
@@ -376,7 +395,7 @@ class _Moments:
                     continue
                 added = True
                 t = o.T(i, j, m, n)
-                if t == 0:
+                if not _nz(t):
                     continue
                 denom = 1
                 for a, c in zip(alpha, self.C):
@@ -410,7 +429,7 @@ class _Moments:
             rest = tuple(h - d for h, d in zip(head, delta))
             term = self.eng._mul(self.kappa(_add(delta, k)), self.mu(rest))
             self.eng._add_into(out, term, -coeff)
-        out = {key: c for key, c in out.items() if c != 0}
+        out = {key: c for key, c in out.items() if _nz(c)}
         self._kappa[gamma] = out
         return out
 
@@ -433,7 +452,7 @@ class _Moments:
             kap = {(a, d, q + n - 1, e): c for (a, d, q, e), c in self.kappa(_add(delta, k)).items() if eng.keep(d, q + n - 1, e)}
             rest = tuple(h - d for h, d in zip(head, delta))
             eng._add_into(out, eng._mul(kap, self.m_eps(rest)), _binom(head, delta))
-        out = {key: c for key, c in out.items() if c != 0}
+        out = {key: c for key, c in out.items() if _nz(c)}
         self._m_eps[gamma] = out
         return out
 
@@ -461,10 +480,17 @@ class _Moments:
                     term = eng._mul(term, eng._pow(deltas[idx], r, cache, idx))
             if term:
                 eng._add_into(out, term, _binom(b, gamma))
-        return {key: c for key, c in out.items() if c != 0}
+        return {key: c for key, c in out.items() if _nz(c)}
 
 
 # --------------------------------------------------------------------------- helpers
+def _nz(c) -> bool:
+    """Non-zero test for a scalar or (batch mode) an array of coefficients."""
+    if isinstance(c, np.ndarray):
+        return bool(np.any(c != 0))
+    return c != 0
+
+
 def _sites(c: tuple[int, int]) -> tuple[int, int]:
     """How many of the pair c sit at site 0 and at site 1: (0,0) -> (2,0), (0,1) -> (1,1)."""
     return (2 - sum(c), sum(c))
