@@ -49,7 +49,7 @@ import numpy as np
 
 from .expand import LayerDag, layer_dag
 from .moments import EXACT, QUADRATURE, method_of, oracle_for
-from .spec import DagSpec, MLPSpec, SpecError, parse_activation
+from .spec import DagSpec, MLPSpec, SpecError, parse_activation, parse_ensemble
 
 __all__ = ["series", "QUANTITIES", "supports"]
 
@@ -59,21 +59,33 @@ QUANTITIES = ("covariance", "ntk", "fourpoint", "fourpoint-mixed")
 # power), deg its total degree, q the power of nu = 1/N, e the power of eps (0 or 1).
 
 
-def supports(arch, ensemble: str = "gaussian") -> str | None:
-    """``None`` when the recursion covers ``arch``/``ensemble``, else the reason it does not.
+def supports(arch, ensemble="gaussian", activation=None, quantity: str = "covariance") -> str | None:
+    """``None`` when the recursion covers the case, else the reason it does not.
 
     >>> from graphexp_db.spec import parse_arch
     >>> supports(parse_arch("mlp:L=3")) is None, supports(parse_arch("resnet:L=2")) is not None
     (True, True)
+    >>> supports(parse_arch("mlp:L=3"), "rademacher", "poly:0,1,1") is None
+    True
     """
     if not isinstance(arch, (MLPSpec, DagSpec)):
         return "the layer recursion covers MLPs and layer DAGs (ResNet branches share matrices across layers)"
-    if str(ensemble) not in ("gaussian", "real"):
-        return f"the layer recursion assumes Gaussian weights, got {ensemble}"
+    ens = parse_ensemble(ensemble)
+    if ens.is_gaussian:
+        if ens.is_complex:
+            return "complex weights are for trace words; networks take real ensembles"
+        return None
+    if not isinstance(arch, MLPSpec):
+        return f"the layer recursion with {ens} weights covers MLPs"
+    if activation is not None and not parse_activation(activation).is_polynomial:
+        return f"the layer recursion with {ens} weights needs a polynomial activation"
+    if quantity == "ntk":
+        return f"the NTK mean with {ens} weights is not covered by the layer recursion (Gaussian interpolation); use --method graphs"
     return None
 
 
-def series(arch, activation, xs, quantity: str, *, max_order: int | None = None, resolution: int = 1) -> dict:
+def series(arch, activation, xs, quantity: str, *, max_order: int | None = None, resolution: int = 1,
+           ensemble="gaussian") -> dict:
     """Coefficients ``{j: a_j}`` of ``sum_j a_j N^-j`` for ``quantity`` at the inputs ``xs``.
 
     Parameters
@@ -100,10 +112,13 @@ def series(arch, activation, xs, quantity: str, *, max_order: int | None = None,
     """
     if quantity not in QUANTITIES:
         raise SpecError(f"unknown quantity {quantity!r} (expected one of {', '.join(QUANTITIES)})")
-    reason = supports(arch)
+    reason = supports(arch, ensemble, activation, quantity)
     if reason:
         raise SpecError(reason)
     act = parse_activation(activation)
+    ens = parse_ensemble(ensemble)
+    if not ens.is_gaussian:
+        return _CumulantEngine(layer_dag(arch), arch, act, ens, xs, quantity, max_order).run()
     exact = method_of(act) == EXACT
     if max_order is None and not exact:
         raise SpecError(f"{act} is not a polynomial: give max_order (the series in 1/N does not terminate)")
@@ -156,10 +171,7 @@ class _Engine:
             self.oracles[v] = oracle_for(act, mat, resolution=resolution, max_derivative=self._max_derivative())
             self.Phibar[v] = {c: self.oracles[v].T(*_sites(c), 0, 0) for c in self.C}
             self.oracles[v].release()   # keep the values, drop the work arrays until v is eliminated
-        self.var = {}          # (node, c) -> variable index, in topological order
-        for v in order[1:-1]:
-            for c in self.C:
-                self.var[(v, c)] = len(self.var)
+        self.var: dict = {}    # (node, type) -> variable index, created on first use
         self._subst_cache: dict = {}
         self._moments: dict = {}
 
@@ -171,6 +183,19 @@ class _Engine:
         while self.keep(deg + 1, 0, 0):
             deg += 1
         return 2 * deg
+
+    def _conditional_moment(self, moments: "_Moments", i: int, j: int) -> dict:
+        return moments.gaussian_taylor(i, j)
+
+    def _var(self, node, t) -> int:
+        return self.var.setdefault((node, t), len(self.var))
+
+    def _types(self, v) -> list:
+        """Types (pair types, or moment types) of node v's variables in use."""
+        return sorted(t for (node, t) in self.var if node == v)
+
+    def _new_moments(self, v) -> "_Moments":
+        return _Moments(self, v, self._types(v), _sites)
 
     # ------------------------------------------------------------------ truncation
     def keep(self, deg: int, q: int, e: int) -> bool:
@@ -285,7 +310,7 @@ class _Engine:
                 if u == 0:
                     continue      # dPhi_0 = 0: the input kernel is deterministic
                 coeff = self.sw2 * self.num(self.dag.edge_scale2(u, v))
-                key = (((self.var[(u, c)], 1),), 1)
+                key = (((self._var(u, c), 1),), 1)
                 P[key + (0, 0)] = P.get(key + (0, 0), 0) + coeff
                 if cross:
                     P[key + (0, 1)] = P.get(key + (0, 1), 0) + coeff
@@ -325,7 +350,7 @@ class _Engine:
         conditional moments of v's variables are summed in the small g-space of v first and
         substituted once.
         """
-        mine = {self.var[(v, c)]: c for c in self.C}
+        mine = {idx: t for (node, t), idx in self.var.items() if node == v}
         groups: dict = defaultdict(dict)
         for (alpha, deg, q, e), c in P.items():
             beta = tuple((mine[var], k) for var, k in alpha if var in mine)
@@ -334,7 +359,7 @@ class _Engine:
             bucket = groups[(rest, deg - sum(k for _, k in beta))]
             bucket[key] = bucket.get(key, 0) + c
         if v not in self._moments:
-            self._moments[v] = _Moments(self, v)
+            self._moments[v] = self._new_moments(v)
         moments = self._moments[v]
         out: dict = {}
         keep = self.keep
@@ -360,10 +385,11 @@ class _Engine:
 class _Moments:
     """Conditional moments of dPhi_v given G_v = K_v + g, as polynomials in g and nu."""
 
-    def __init__(self, eng: _Engine, v):
+    def __init__(self, eng: _Engine, v, types: list, counts):
         self.eng, self.v = eng, v
-        self.o = eng.oracles[v]
-        self.C = eng.C
+        self.o = eng.oracles.get(v)
+        self.C = types          # the types of node v's variables, in a fixed order
+        self.counts = counts    # type -> (powers of phi at site x, at site y)
         self._mu: dict = {}
         self._kappa: dict = {}
         self._m_eps: dict = {}
@@ -375,11 +401,16 @@ class _Moments:
         self.gmax = (1 if eng.ntk else 0) if fed_by_input else None
 
     def taylor(self, i: int, j: int) -> dict:
-        """E_{K+g}[phi(u)^i phi(v)^j] as a polynomial in g (Price's theorem)."""
+        """E[phi(u)^i phi(v)^j | parents] as a polynomial in the g-space of node v."""
         key = (i, j)
-        if key in self._taylor:
-            return self._taylor[key]
+        if key not in self._taylor:
+            self._taylor[key] = self.eng._conditional_moment(self, i, j)
+        return self._taylor[key]
+
+    def gaussian_taylor(self, i: int, j: int) -> dict:
+        """E_{K+g}[phi(u)^i phi(v)^j] as a polynomial in g = G_v - K_v (Price's theorem)."""
         eng, o = self.eng, self.o
+        C = eng.C
         out: dict = {}
         mi, mj = o.max_derivative(i), o.max_derivative(j)
         # g-degree bound: a term g^alpha (q = 0) survives only if keep(|alpha|, 0, 0)
@@ -388,9 +419,9 @@ class _Moments:
             if not eng.keep(deg, 0, 0) or (self.gmax is not None and deg > self.gmax):
                 break
             added = False
-            for alpha in _compositions(deg, len(self.C)):
-                m = sum(a * _sites(c)[0] for a, c in zip(alpha, self.C))
-                n = sum(a * _sites(c)[1] for a, c in zip(alpha, self.C))
+            for alpha in _compositions(deg, len(C)):
+                m = sum(a * _sites(c)[0] for a, c in zip(alpha, C))
+                n = sum(a * _sites(c)[1] for a, c in zip(alpha, C))
                 if (mi is not None and m > mi) or (mj is not None and n > mj):
                     continue
                 added = True
@@ -398,21 +429,20 @@ class _Moments:
                 if not _nz(t):
                     continue
                 denom = 1
-                for a, c in zip(alpha, self.C):
+                for a, c in zip(alpha, C):
                     denom *= math.factorial(a) * (2 ** a if c[0] == c[1] else 1)
                 coef = t / denom if not eng.exact else Fraction(t) / denom
-                mono = tuple((("g", c), a) for a, c in zip(alpha, self.C) if a)
+                mono = tuple((("g", c), a) for a, c in zip(alpha, C) if a)
                 out[(mono, deg, 0, 0)] = coef
             if not added:
                 break
             deg += 1
-        self._taylor[key] = out
         return out
 
     def mu(self, gamma: tuple) -> dict:
         """E[X^gamma] with X_c = phi(u_a) phi(u_b): a Taylor polynomial in g."""
-        i = sum(k * _sites(c)[0] for k, c in zip(gamma, self.C))
-        j = sum(k * _sites(c)[1] for k, c in zip(gamma, self.C))
+        i = sum(k * self.counts(c)[0] for k, c in zip(gamma, self.C))
+        j = sum(k * self.counts(c)[1] for k, c in zip(gamma, self.C))
         return self.taylor(i, j)
 
     def kappa(self, gamma: tuple) -> dict:
@@ -468,7 +498,8 @@ class _Moments:
         deltas = []
         for idx, c in enumerate(self.C):
             unit = tuple(int(t == idx) for t in range(len(self.C)))
-            d = {key: val for key, val in self.mu(unit).items() if key[1] > 0}   # drop the constant
+            # Delta = conditional mean - infinite-width value: drop only the nu^0 constant
+            d = {key: val for key, val in self.mu(unit).items() if key != ((), 0, 0, 0)}
             deltas.append(d)
         cache: dict = {}
         out: dict = {}
@@ -558,3 +589,177 @@ def _topological(dag: LayerDag) -> list[int]:
 
 
 _ = QUADRATURE  # re-exported name used by callers through moments
+
+
+# =========================================================================== non-Gaussian weights
+class _CumulantEngine(_Engine):
+    """MLPs with i.i.d. non-Gaussian weights and biases (symmetric ensembles), polynomial phi.
+
+    Given layer l, the preactivations of layer l+1 are i.i.d. across neurons but not Gaussian:
+    their joint cumulants are exact,
+
+        kappa_(r,s) = c_n sw^n N^(1 - n/2) Y_l(r, s) + c_n sb^n,    n = r + s even,
+
+    with ``c_n`` the ensemble's cumulants (``c_2 = 1``) and ``Y_l(r, s) = (1/N) sum_j phi(h_j(x))^r
+    phi(h_j(y))^s`` the empirical moments of layer l, which become the state variables (the
+    kernel entries are the case r + s = 2).  The first layer, fed by d fixed inputs, has the
+    exact cumulants ``c_n sw^n d^(-n/2) sum_k x_k^r y_k^s + c_n sb^n``: its N -> infinity limit
+    is the exact one at this d, not the Gaussian NNGP.  The rest of the recursion (centred
+    sample means, truncation) is the Gaussian one.
+    """
+
+    def __init__(self, dag, arch, act, ens, xs, quantity, J):
+        self.dag, self.act, self.J = dag, act, J
+        self.ntk = False
+        self.quantity = quantity
+        self.exact = True
+        self.num = lambda v: v
+        one_site = quantity == "fourpoint"
+        if one_site and len(xs) != 1 or not one_site and len(xs) != 2:
+            raise SpecError(f"{quantity} takes {'one input' if one_site else 'two inputs'}")
+        self.two = not one_site
+        self.x = [[Fraction(v) for v in xi] for xi in xs]
+        self.d = len(self.x[0])
+        self.sw, self.sb = Fraction(arch.sw), Fraction(arch.sb)
+        self.c = {n: Fraction(ens.cumulant(n)) for n in range(2, 64, 2)}
+        self.coeffs = tuple(act.poly_coeffs)
+        self.order = _topological(dag)
+        self.C = None
+        self.oracles = {}
+        self.var = {}
+        self._subst_cache = {}
+        self._moments = {}
+        self._mom_cache: dict = {}     # (layer, a, b) -> polynomial E[h_x^a h_y^b | layer - 1]
+        self._M_cache: dict = {}       # (layer, P, Q) -> polynomial E[phi_x^P phi_y^Q | layer - 1]
+        self._ybar: dict = {}          # (layer, r, s) -> infinite-width value of Y_layer(r, s)
+
+    def _cumulant(self, layer: int, r: int, s: int) -> dict:
+        """kappa_(r,s) of one preactivation of ``layer`` given layer - 1, as a polynomial in g = dY."""
+        n = r + s
+        if n % 2 or n < 2:
+            return {}
+        if n not in self.c:
+            raise SpecError(f"cumulant order {n} needed: the polynomial is too large for the non-Gaussian recursion")
+        cn = self.c[n]
+        out: dict = {}
+        bias = cn * self.sb**n
+        if bias:
+            out[((), 0, 0, 0)] = bias
+        if cn:
+            if layer == 1:
+                val = cn * self.sw**n * sum(a**r * b**s for a, b in zip(self.x[0], self.x[-1])) / Fraction(self.d) ** (n // 2)
+                out[((), 0, 0, 0)] = out.get(((), 0, 0, 0), 0) + val
+            else:
+                q = n // 2 - 1
+                ybar = self.ybar(layer - 1, r, s)
+                if ybar and self.keep(0, q, 0):
+                    out[((), 0, q, 0)] = out.get(((), 0, q, 0), 0) + cn * self.sw**n * ybar
+                if self.keep(1, q, 0):
+                    out[(((("g", (r, s)), 1),), 1, q, 0)] = cn * self.sw**n
+        return {k: v for k, v in out.items() if v != 0}
+
+    def _moment(self, layer: int, a: int, b: int) -> dict:
+        """E[h_x^a h_y^b | layer - 1] from the cumulants (bivariate moment-cumulant recursion)."""
+        key = (layer, a, b)
+        if key in self._mom_cache:
+            return self._mom_cache[key]
+        if a == 0 and b == 0:
+            out = {((), 0, 0, 0): Fraction(1)}
+        else:
+            out = {}
+            if a > 0:   # peel one h_x
+                for i in range(a):
+                    for j in range(b + 1):
+                        kap = self._cumulant(layer, i + 1, j)
+                        if kap:
+                            coeff = math.comb(a - 1, i) * math.comb(b, j)
+                            self._add_into(out, self._mul(kap, self._moment(layer, a - 1 - i, b - j)), coeff)
+            else:
+                for j in range(b):
+                    kap = self._cumulant(layer, 0, j + 1)
+                    if kap:
+                        self._add_into(out, self._mul(kap, self._moment(layer, 0, b - 1 - j)), math.comb(b - 1, j))
+            out = {k: v for k, v in out.items() if v != 0}
+        self._mom_cache[key] = out
+        return out
+
+    def _phi_moment(self, layer: int, P: int, Q: int) -> dict:
+        """E[phi(h_x)^P phi(h_y)^Q | layer - 1] as a polynomial in g = dY_(layer-1) and nu."""
+        key = (layer, P, Q)
+        if key in self._M_cache:
+            return self._M_cache[key]
+        from .moments import _poly_pow
+
+        p, q = _poly_pow(self.coeffs, P), _poly_pow(self.coeffs, Q)
+        out: dict = {}
+        for a, pa in enumerate(p):
+            if pa:
+                for b, qb in enumerate(q):
+                    if qb:
+                        self._add_into(out, self._moment(layer, a, b), pa * qb)
+        out = {k: v for k, v in out.items() if v != 0}
+        self._M_cache[key] = out
+        return out
+
+    def ybar(self, layer: int, r: int, s: int) -> Fraction:
+        """Infinite-width value of Y_layer(r, s): the constant, nu^0 part of its conditional mean."""
+        key = (layer, r, s)
+        if key not in self._ybar:
+            poly = self._phi_moment(layer, r, s)
+            self._ybar[key] = poly.get(((), 0, 0, 0), Fraction(0))
+        return self._ybar[key]
+
+    def _conditional_moment(self, moments: "_Moments", i: int, j: int) -> dict:
+        return self._phi_moment(moments.v, i, j)
+
+    def _new_moments(self, v) -> "_Moments":
+        return _Moments(self, v, self._types(v), lambda t: t)
+
+    def _linear(self, v) -> dict:
+        """g-space of node v (the moments dY of layer v - 1) in terms of that layer's variables."""
+        class _Lazy(dict):
+            def __missing__(inner, t):
+                u = v - 1
+                inner[t] = {} if u == 0 else {(((self._var(u, t), 1),), 1, 0, 0): Fraction(1)}
+                return inner[t]
+        return _Lazy()
+
+    def run(self) -> dict:
+        sink = self.dag.sink
+        if self.quantity == "covariance":
+            obs = [self._moment(sink, 1, 1)]
+        elif self.quantity == "fourpoint":
+            obs = [self._moment(sink, 4, 0), self._moment(sink, 2, 0)]
+        else:
+            obs = [self._moment(sink, 2, 2), self._moment(sink, 2, 0), self._moment(sink, 0, 2), self._moment(sink, 1, 1)]
+        states = [self._substitute(P, sink) for P in obs]
+        for v in reversed(self.order[1:-1]):
+            states = [self._eliminate(state, v) for state in states]
+            self._moments.pop(v, None)
+        vals = [{q: c for (q, e), c in self._constant(st).items()} for st in states]
+        J = self.J
+
+        def mul(a, b):
+            out: dict = defaultdict(Fraction)
+            for i, x in a.items():
+                for j, y in b.items():
+                    if J is None or i + j <= J:
+                        out[i + j] += x * y
+            return out
+
+        res: dict = defaultdict(Fraction)
+        if self.quantity == "covariance":
+            res.update(vals[0])
+        elif self.quantity == "fourpoint":
+            for j, v in vals[0].items():
+                res[j] += v
+            for j, v in mul(vals[1], vals[1]).items():
+                res[j] -= 3 * v
+        else:
+            for j, v in vals[0].items():
+                res[j] += v
+            for j, v in mul(vals[1], vals[2]).items():
+                res[j] -= v
+            for j, v in mul(vals[3], vals[3]).items():
+                res[j] -= 2 * v
+        return {j: v for j, v in sorted(res.items()) if (J is None or j <= J) and v != 0}
