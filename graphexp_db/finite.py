@@ -322,6 +322,7 @@ class FiniteSeries(dict):
     errors : ``{j: bound}`` for floating-point coefficients (quadrature: the change when the
         quadrature rule is refined; closed forms: 0, float64 rounding only)
     oracle : how the Gaussian expectations were evaluated (exact, closed-form, quadrature)
+    ensemble : the weight and bias ensemble
     """
 
     method: str = "graphs"
@@ -330,9 +331,11 @@ class FiniteSeries(dict):
     errors: dict
     oracle: str = "exact"
 
-    def __init__(self, data=(), *, method="graphs", exact=True, max_order=None, errors=None, oracle="exact"):
+    def __init__(self, data=(), *, method="graphs", exact=True, max_order=None, errors=None, oracle="exact",
+                 ensemble="gaussian"):
         super().__init__(data)
         self.method, self.exact, self.max_order, self.oracle = method, exact, max_order, oracle
+        self.ensemble = str(ensemble)
         self.errors = dict(errors or {})
 
 
@@ -341,20 +344,29 @@ METHODS = ("auto", "graphs", "recursion")
 DEFAULT_MAX_ORDER = 1
 
 
-def _route(arch, activation, quantity: str, xs, *, max_order=None, method="auto", marked=False, **kw) -> FiniteSeries:
+def _route(arch, activation, quantity: str, xs, *, max_order=None, method="auto", marked=False, ensemble="gaussian",
+           **kw) -> FiniteSeries:
     """Pick the route (``auto``: the layer recursion where it applies, else the graph sums)."""
     from . import recursion
     from .moments import EXACT, QUADRATURE, method_of
 
+    ens = parse_ensemble(ensemble)
+    if ens.is_complex:
+        raise SpecError("complex weights are for trace words (finite-width trace); networks take real ensembles")
     if method not in METHODS:
         raise SpecError(f"unknown method {method!r} (expected auto, graphs or recursion)")
     if max_order is not None and (not isinstance(max_order, int) or isinstance(max_order, bool) or max_order < 0):
         raise SpecError(f"max order must be a non-negative integer, got {max_order!r}")
     act = parse_activation(activation)
     oracle = method_of(act)
-    reason = recursion.supports(arch)
+    reason = recursion.supports(arch, ens, act, quantity)
     if method == "auto":
         method = "recursion" if reason is None else "graphs"
+    if method == "graphs" and not ens.is_gaussian:
+        # the pairing route's cumulant partitions for network quantities disagree with exact
+        # enumeration of rademacher networks at depth >= 2 (tests/unit/test_recursion_nongaussian.py)
+        raise SpecError(f"the graph route sums Gaussian pairings for networks; {ens} weights need the layer recursion"
+                        + (f" ({reason})" if reason else ""))
     if method == "recursion":
         if reason is not None:
             raise SpecError(reason + "; use --method graphs")
@@ -368,14 +380,15 @@ def _route(arch, activation, quantity: str, xs, *, max_order=None, method="auto"
         else:
             xs = [[float(v) for v in _exact_vector(x, "x" if i == 0 else "y")] for i, x in enumerate(xs)]
         _check_budget(arch, act, quantity, max_order, kw.get("limit", DEFAULT_LIMIT))
-        coeffs = recursion.series(arch, act, xs, quantity, max_order=max_order)
+        coeffs = recursion.series(arch, act, xs, quantity, max_order=max_order, ensemble=ens)
         errors = {}
         if oracle == QUADRATURE:
             fine = recursion.series(arch, act, xs, quantity, max_order=max_order, resolution=2)
             errors = {j: abs(fine.get(j, 0.0) - coeffs.get(j, 0.0)) for j in sorted(set(coeffs) | set(fine))}
         elif oracle != EXACT:
             errors = {j: 0.0 for j in coeffs}
-        return FiniteSeries(coeffs, method="recursion", exact=oracle == EXACT, max_order=max_order, errors=errors, oracle=oracle)
+        return FiniteSeries(coeffs, method="recursion", exact=oracle == EXACT, max_order=max_order, errors=errors, oracle=oracle,
+                            ensemble=ens)
     if quantity == "fourpoint-mixed":
         raise SpecError("the mixed (x, x, y, y) 4-point function has no graph route; use --method recursion")
     xs = [_exact_vector(x, "x" if i == 0 else "y") for i, x in enumerate(xs)]

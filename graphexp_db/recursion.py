@@ -621,7 +621,8 @@ class _CumulantEngine(_Engine):
         self.x = [[Fraction(v) for v in xi] for xi in xs]
         self.d = len(self.x[0])
         self.sw, self.sb = Fraction(arch.sw), Fraction(arch.sb)
-        self.c = {n: Fraction(ens.cumulant(n)) for n in range(2, 64, 2)}
+        self.ens = ens
+        self.c: dict = {}
         self.coeffs = tuple(act.poly_coeffs)
         self.order = _topological(dag)
         self.C = None
@@ -639,7 +640,7 @@ class _CumulantEngine(_Engine):
         if n % 2 or n < 2:
             return {}
         if n not in self.c:
-            raise SpecError(f"cumulant order {n} needed: the polynomial is too large for the non-Gaussian recursion")
+            self.c[n] = Fraction(self.ens.cumulant(n))
         cn = self.c[n]
         out: dict = {}
         bias = cn * self.sb**n

@@ -22,7 +22,7 @@ __all__ = ["store_series", "load_series"]
 
 def _params(kind, spec, act, xs, ys, series) -> dict:
     params = {"kind": kind, "arch": str(spec), "activation": str(act), "x": ",".join(map(str, xs)),
-              "max_order": series.max_order, "method": series.method}
+              "max_order": series.max_order, "method": series.method, "ensemble": series.ensemble}
     if ys is not None:
         params["y"] = ",".join(map(str, ys))
     return params

@@ -22,6 +22,8 @@ Method = Annotated[str, typer.Option(
     "--method", help="auto (layer recursion where it applies, else graphs), recursion, or graphs (every operator graph "
                      "and Wick pairing).")]
 Store = Annotated[bool, typer.Option("--store", help="Keep the series in the catalogue (--db) with provenance.")]
+Ens = Annotated[str, typer.Option("--ensemble", help="Weights and biases: gaussian, rademacher, uniform or sparse:p "
+                                  "(non-Gaussian: MLPs with polynomial activations; the N^0 term is the exact limit at this d).")]
 
 
 def register(root: typer.Typer) -> None:
@@ -43,6 +45,7 @@ def series_json(series, extra: dict | None = None) -> dict:
         out["method"] = series.method
         out["max_order"] = series.max_order
         out["oracle"] = series.oracle
+        out["ensemble"] = series.ensemble
     out.update(extra or {})
     return out
 
@@ -103,7 +106,7 @@ def trace(
 
 
 def _tree(kind: str, arch: str, activation: str, x: str, y: str | None, json_out: bool, force: bool,
-          max_order: int | None, method: str, store: bool, db: str | None) -> None:
+          max_order: int | None, method: str, store: bool, db: str | None, ensemble: str = "gaussian") -> None:
     from ..finite import DEFAULT_LIMIT, DEFAULT_MAX_ORDER, covariance_series, fourpoint_series, ntk_series
     from ..spec import SpecError, parse_activation, parse_arch
 
@@ -119,7 +122,7 @@ def _tree(kind: str, arch: str, activation: str, x: str, y: str | None, json_out
         if max_order is None and not act.is_polynomial:
             note = (f"{act} is not a polynomial: the series in 1/N does not terminate; showing N^0..N^-{DEFAULT_MAX_ORDER} "
                     "(--max-order J for more)")
-        kw = dict(limit=limit, max_order=max_order, method=method)
+        kw = dict(limit=limit, max_order=max_order, method=method, ensemble=ensemble)
         if kind == "covariance":
             series = covariance_series(spec, act, xs, ys, **kw)
         elif kind == "ntk":
@@ -142,16 +145,18 @@ def _tree(kind: str, arch: str, activation: str, x: str, y: str | None, json_out
 
 @app.command("covariance")
 def covariance(arch: Arch, activation: Act, x: XOpt, y: YOpt, max_order: MaxOrder = None, method: Method = "auto",
-               json_out: JsonOut = False, force: Force = False, store: Store = False, db: DbUrl = None) -> None:
+               json_out: JsonOut = False, force: Force = False, store: Store = False, db: DbUrl = None,
+               ensemble: Ens = "gaussian") -> None:
     """E[f(x) f(y)] as a series in 1/N (exact polynomial for polynomial activations)."""
-    _tree("covariance", arch, activation, x, y, json_out, force, max_order, method, store, db)
+    _tree("covariance", arch, activation, x, y, json_out, force, max_order, method, store, db, ensemble)
 
 
 @app.command("ntk")
 def ntk(arch: Arch, activation: Act, x: XOpt, y: YOpt, max_order: MaxOrder = None, method: Method = "auto",
-        json_out: JsonOut = False, force: Force = False, store: Store = False, db: DbUrl = None) -> None:
-    """E[Theta(x, y)] (NTK parametrisation, all weights and biases) as a series in 1/N."""
-    _tree("ntk", arch, activation, x, y, json_out, force, max_order, method, store, db)
+        json_out: JsonOut = False, force: Force = False, store: Store = False, db: DbUrl = None,
+        ensemble: Ens = "gaussian") -> None:
+    """E[Theta(x, y)] (NTK parametrisation, all weights and biases) as a series in 1/N (Gaussian weights)."""
+    _tree("ntk", arch, activation, x, y, json_out, force, max_order, method, store, db, ensemble)
 
 
 @app.command("fourpoint")
@@ -166,6 +171,7 @@ def fourpoint(
     force: Force = False,
     store: Store = False,
     db: DbUrl = None,
+    ensemble: Ens = "gaussian",
 ) -> None:
     """Connected 4-point function E[f(x)^4] - 3 E[f(x)^2]^2 (or the (x, x, y, y) one with --y) in 1/N."""
-    _tree("fourpoint", arch, activation, x, y, json_out, force, max_order, method, store, db)
+    _tree("fourpoint", arch, activation, x, y, json_out, force, max_order, method, store, db, ensemble)
