@@ -652,9 +652,10 @@ class _CumulantEngine(_Engine):
                 out[((), 0, 0, 0)] = out.get(((), 0, 0, 0), 0) + val
             else:
                 q = n // 2 - 1
-                ybar = self.ybar(layer - 1, r, s)
-                if ybar and self.keep(0, q, 0):
-                    out[((), 0, q, 0)] = out.get(((), 0, q, 0), 0) + cn * self.sw**n * ybar
+                if self.keep(0, q, 0):
+                    ybar = self.ybar(layer - 1, r, s)
+                    if ybar:
+                        out[((), 0, q, 0)] = out.get(((), 0, q, 0), 0) + cn * self.sw**n * ybar
                 if self.keep(1, q, 0):
                     out[(((("g", (r, s)), 1),), 1, q, 0)] = cn * self.sw**n
         return {k: v for k, v in out.items() if v != 0}
@@ -703,12 +704,46 @@ class _CumulantEngine(_Engine):
         return out
 
     def ybar(self, layer: int, r: int, s: int) -> Fraction:
-        """Infinite-width value of Y_layer(r, s): the constant, nu^0 part of its conditional mean."""
+        """Infinite-width value of Y_layer(r, s) = E[phi(h_x)^r phi(h_y)^s] under the N -> inf law of
+        the layer: exact at layer 1 (fixed d), Gaussian(sw^2 Ybar + sb^2) plus the bias law after."""
         key = (layer, r, s)
         if key not in self._ybar:
-            poly = self._phi_moment(layer, r, s)
-            self._ybar[key] = poly.get(((), 0, 0, 0), Fraction(0))
+            from .moments import _poly_pow
+
+            p, q = _poly_pow(self.coeffs, r), _poly_pow(self.coeffs, s)
+            self._ybar[key] = sum((pa * qb * self._moment_const(layer, a, b)
+                                   for a, pa in enumerate(p) if pa for b, qb in enumerate(q) if qb), Fraction(0))
         return self._ybar[key]
+
+    def _cumulant_const(self, layer: int, r: int, s: int) -> Fraction:
+        n = r + s
+        if n % 2 or n < 2:
+            return Fraction(0)
+        if n not in self.c:
+            self.c[n] = Fraction(self.ens.cumulant(n))
+        cn = self.c[n]
+        out = cn * self.sb**n
+        if layer == 1:
+            out += cn * self.sw**n * sum(a**r * b**s for a, b in zip(self.x[0], self.x[-1])) / Fraction(self.d) ** (n // 2)
+        elif n == 2:
+            out += self.sw**2 * self.ybar(layer - 1, r, s)
+        return out
+
+    def _moment_const(self, layer: int, a: int, b: int) -> Fraction:
+        """E[h_x^a h_y^b] under the infinite-width law of ``layer`` (numbers only)."""
+        key = ("const", layer, a, b)
+        if key in self._mom_cache:
+            return self._mom_cache[key]
+        if a == 0 and b == 0:
+            out = Fraction(1)
+        elif a > 0:
+            out = sum((math.comb(a - 1, i) * math.comb(b, j) * self._cumulant_const(layer, i + 1, j) * self._moment_const(layer, a - 1 - i, b - j)
+                       for i in range(a) for j in range(b + 1) if (i + 1 + j) % 2 == 0), Fraction(0))
+        else:
+            out = sum((math.comb(b - 1, j) * self._cumulant_const(layer, 0, j + 1) * self._moment_const(layer, 0, b - 1 - j)
+                       for j in range(b) if (j + 1) % 2 == 0), Fraction(0))
+        self._mom_cache[key] = out
+        return out
 
     def _conditional_moment(self, moments: "_Moments", i: int, j: int) -> dict:
         return self._phi_moment(moments.v, i, j)

@@ -155,3 +155,13 @@ def test_cli_ensemble_contract_and_refusals():
         r = runner.invoke(app, ["finite-width", args[0], "--arch", "mlp:L=2", "--activation", "poly:0,1,1/2", "--x", "1,2",
                                 "--y", "1,-1", *args[1:]])
         assert r.exit_code == 2 and needle in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.output
+
+
+@pytest.mark.parametrize("ensemble", ["rademacher", "uniform", "sparse:1/3"])
+def test_non_gaussian_truncation_keeps_the_leading_coefficients(ensemble):
+    arch = parse_arch("mlp:L=3,sw=1,sb=1/2")
+    for quantity, xs in [("covariance", [X2, Y2]), ("fourpoint", [X2])]:
+        full = series(arch, "poly:0,1,1/2", xs, quantity, ensemble=ensemble)
+        assert len(full) >= 3
+        for J in (0, 1, 2):
+            assert series(arch, "poly:0,1,1/2", xs, quantity, ensemble=ensemble, max_order=J) == {j: v for j, v in full.items() if j <= J}
