@@ -14,6 +14,7 @@ from fractions import Fraction
 from ..spec import canonical_json, parse_activation, parse_arch
 from . import models as m
 from .engine import session_scope
+from .steps import Step
 from .store import finish_provenance, get_or_create_architecture, insert_ignore, new_provenance
 
 __all__ = [
@@ -149,8 +150,6 @@ def paper_steps():
     (q_in = 1, sw = 1.5 for tanh/erf and sqrt 2 for relu, the critical-ish scales people plot), the
     NNGP/NTK at a fixed input pair, densities at L = 1, 2, 5, and graph-sum convergence tables
     for the entire activations sin and erf."""
-    from .presets import Step
-
     steps = []
     sw = {"relu": "1.4142135623730951", "tanh": "1.5", "erf": "1.5", "identity": "1"}
     for act in PAPER_ACTIVATIONS:
