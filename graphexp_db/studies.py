@@ -21,6 +21,7 @@ Examples
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -58,6 +59,8 @@ def ntk_rate(spec, act, widths, *, samples: int = 8, seed: int = 0, X=None, ense
     _check_widths(widths)
     X = _default_inputs() if X is None else np.asarray(X, dtype=float)
     lim = kernels(spec, act, X).ntk
+    if lim is None:
+        raise MonteCarloError(f"ntk-rate needs an architecture with an NTK limit (an MLP or a layer DAG), got {spec.kind}")
     tasks = [dict(arch=str(spec), activation=str(parse_activation(act)), X=X.tolist(), N=int(n), samples=samples,
                   seed=task_seed(seed, i), ensemble=str(parse_ensemble(ensemble)), device=device, limit=lim.tolist())
              for i, n in enumerate(widths)]
@@ -89,7 +92,7 @@ def universality(spec, act, ensembles=("gaussian", "rademacher", "uniform", "spa
     N * ((1/N) tr (X X^*)^2 - 2) against the exact m4 - 2 of each ensemble (CONVENTIONS.md)."""
     spec = parse_arch(spec)
     lim = [float(v) for v in jacobian_moments(spec, act, q_in, kmax)]
-    tasks = []
+    tasks: list[dict[str, Any]] = []
     for i, e in enumerate(ensembles):
         ens = parse_ensemble(e)
         a = "identity" if ens.is_complex else str(parse_activation(act))

@@ -70,6 +70,7 @@ KINKED_ACTIVATIONS = ("relu",)
 
 
 # =========================================================================== result types
+@dataclass(frozen=True)
 class _Result:
     """A frozen result that reads like the dict it replaces: ``r["key"]``, ``list(r)``, ``dict(r)``.
 
@@ -219,8 +220,8 @@ def kernel_estimate(spec, act, x, y, *, N: int, samples: int, seed: int = 0, xp:
     """
     spec = parse_arch(spec)
     if isinstance(spec, ResNetSpec):
-        r = resnet_covariance_estimate(spec, act, x, y, N=N, samples=samples, seed=seed, xp=xp, ensemble=ensemble)
-        return KernelEstimate(nngp=r.value, nngp_stderr=r.stderr, ntk=None, ntk_stderr=None)
+        c = resnet_covariance_estimate(spec, act, x, y, N=N, samples=samples, seed=seed, xp=xp, ensemble=ensemble)
+        return KernelEstimate(nngp=c.value, nngp_stderr=c.stderr, ntk=None, ntk_stderr=None)
     X = _pair(x, y)
     r = kernel_matrices(spec, act, X, N=N, samples=samples, seed=seed, xp=xp, ensemble=ensemble)
     return KernelEstimate(nngp=float(r.nngp[0, 1]), nngp_stderr=float(r.nngp_stderr[0, 1]),

@@ -92,6 +92,7 @@ def layer_net(spec, N: int, d: int, n_out: int = 1) -> LayerNet:
     spec = parse_arch(spec)
     _check_positive(N, "width N")
     _check_positive(d, "input dimension d")
+    parents: tuple[tuple[int, ...], ...]
     if isinstance(spec, MLPSpec):
         nodes = spec.L + 2
         parents = tuple(() if v == 0 else (v - 1,) for v in range(nodes))
@@ -137,6 +138,8 @@ def sample_weights(ensemble, shape, rng, xp: ModuleType = np):
         return 2.0 * (rng.random(shape) < 0.5) - 1.0
     if ens.name == "uniform":
         return math.sqrt(3) * (2.0 * rng.random(shape) - 1.0)
+    if ens.p is None:  # every named ensemble is handled above; sparse:p carries p
+        raise MonteCarloError(f"cannot sample the ensemble {ens}")
     p = float(ens.p)
     return (rng.random(shape) < p) * rng.standard_normal(shape) / math.sqrt(p)
 

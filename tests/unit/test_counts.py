@@ -31,16 +31,17 @@ def test_isserlis_count_by_brute_force(a, b):
 
 def test_fuss_catalan_counts_ary_trees():
     # FussCatalan_p(k) counts (p+1)-ary trees with k internal nodes: T(k) = sum over (p+1)-compositions
-    def trees(p, k, memo={}):
-        if k == 0:
-            return 1
-        if (p, k) not in memo:
-            def comp(parts, total):
-                if parts == 0:
-                    return 1 if total == 0 else 0
-                return sum(trees(p, t) * comp(parts - 1, total - t) for t in range(total + 1))
-            memo[(p, k)] = comp(p + 1, k - 1)
-        return memo[(p, k)]
+    from functools import lru_cache
+
+    @lru_cache(maxsize=None)
+    def trees(p, k):
+        return 1 if k == 0 else comp(p, p + 1, k - 1)
+
+    @lru_cache(maxsize=None)
+    def comp(p, parts, total):  # ordered (parts)-tuples of subtrees with `total` internal nodes in all
+        if parts == 0:
+            return 1 if total == 0 else 0
+        return sum(trees(p, t) * comp(p, parts - 1, total - t) for t in range(total + 1))
 
     for p in (1, 2, 3):
         assert [counts.fuss_catalan(p, k) for k in range(8)] == [trees(p, k) for k in range(8)]
