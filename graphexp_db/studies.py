@@ -54,7 +54,23 @@ def _ntk_rate_task(task: dict) -> dict:
 
 def ntk_rate(spec, act, widths, *, samples: int = 8, seed: int = 0, X=None, ensemble="gaussian", device: str = "cpu",
              workers: int | None = None, scheduler: str | None = None, progress: bool = False) -> dict:
-    """Frobenius error E||Theta_N - Theta_inf||_F over a set of inputs vs N, and its log-log slope (about -1/2)."""
+    """Frobenius error E||Theta_N - Theta_inf||_F over a set of inputs vs N, and its log-log slope (about -1/2).
+
+
+    Parameters
+    ----------
+    spec, act : architecture (MLP or layer DAG) and activation
+    widths : sequence of int
+    samples, seed, ensemble : Monte Carlo settings (each width gets its own task seed)
+    X : array (M, d), optional
+        Inputs (default: four unit-norm inputs in d = 3).
+    device, workers, scheduler, progress : where and how the sweep runs (:func:`graphexp_db.distributed.map_tasks`)
+
+    Returns
+    -------
+    dict
+        ``{"widths", "error", "stderr", "slope", "slope_ci", "prefactor", "limit_ntk"}``.
+    """
     spec = parse_arch(spec)
     _check_widths(widths)
     X = _default_inputs() if X is None else np.asarray(X, dtype=float)
@@ -89,7 +105,21 @@ def universality(spec, act, ensembles=("gaussian", "rademacher", "uniform", "spa
                  samples: int = 16, kmax: int = 4, q_in: float = 1.0, seed: int = 0, device: str = "cpu",
                  workers: int | None = None, scheduler: str | None = None, progress: bool = False) -> dict:
     """Jacobian moments per weight ensemble next to the limit (same for all), and the subleading term
-    N * ((1/N) tr (X X^*)^2 - 2) against the exact m4 - 2 of each ensemble (CONVENTIONS.md)."""
+    N * ((1/N) tr (X X^*)^2 - 2) against the exact m4 - 2 of each ensemble (CONVENTIONS.md).
+
+
+    Returns
+    -------
+    dict
+        ``{"N", "kmax", "rows"}``, a row per ensemble: moments, stderr, limit, z-scores and the
+        subleading term (Monte Carlo and exact).
+
+    Examples
+    --------
+    >>> r = universality("mlp:L=1", "tanh", ["gaussian", "rademacher"], N=8, samples=3, kmax=2)
+    >>> [row["ensemble"] for row in r["rows"]], [row["subleading_exact"] for row in r["rows"]]
+    (['gaussian', 'rademacher'], [1.0, -1.0])
+    """
     spec = parse_arch(spec)
     lim = [float(v) for v in jacobian_moments(spec, act, q_in, kmax)]
     tasks: list[dict[str, Any]] = []
@@ -123,7 +153,21 @@ def commutativity(spec, act, widths, depths, *, x=(1.0, 0.0), y=(0.6, 0.8), samp
                   ensemble="gaussian", device: str = "cpu", workers: int | None = None, scheduler: str | None = None,
                   progress: bool = False) -> dict:
     """ResNet covariance C_L(x, y) at width N on the grid widths x depths, and its error to the ODE limit
-    along the width-first (largest N, L growing), depth-first (largest L, N growing) and diagonal paths."""
+    along the width-first (largest N, L growing), depth-first (largest L, N growing) and diagonal paths.
+
+
+    Returns
+    -------
+    dict
+        ``{"limit", "grid", "paths"}``: the ODE limit, one ``{"N", "L", "value", "stderr", "error"}``
+        per grid point, and the three paths.
+
+    Examples
+    --------
+    >>> r = commutativity("resnet:sw=1", "tanh", [8], [2, 4], samples=2)
+    >>> len(r["grid"]), sorted(r["paths"]), round(r["limit"], 4)
+    (2, ['depth_first', 'diagonal', 'width_first'], 0.4824)
+    """
     if isinstance(spec, str) and spec.strip().startswith("resnet") and "L=" not in spec:
         # the depths come from the grid: `resnet:sw=1` is accepted here (the issue's contract)
         spec = spec.strip() + (",L=inf" if ":" in spec else ":L=inf")
@@ -169,7 +213,23 @@ def linearity(spec, act, widths, *, samples: int = 4, seed: int = 0, d: int = 4,
               ensemble="gaussian", device: str = "cpu", workers: int | None = None, scheduler: str | None = None,
               progress: bool = False) -> dict:
     """Transition to linearity (seed 003): Hessian spectral norm at init vs the minimum in-degree m,
-    log-log slope (about -1/2) with CI, and the NTK relative change after ``steps`` GD steps vs m."""
+    log-log slope (about -1/2) with CI, and the NTK relative change after ``steps`` GD steps vs m.
+
+
+    Smooth activations only: the Hessian of a relu network is a distribution at the kink (refused).
+
+    Returns
+    -------
+    dict
+        ``{"widths", "m", "hessian_norm", "hessian_stderr", "slope", "slope_ci", "prefactor"}`` and,
+        with ``drift``, ``ntk_change``, its stderr and slope.
+
+    Examples
+    --------
+    >>> r = linearity("mlp:L=1", "tanh", [8, 32], samples=2, steps=1)
+    >>> r["m"], r["hessian_norm"][0] > r["hessian_norm"][1]
+    ([8, 32], True)
+    """
     spec = parse_arch(spec)
     _check_smooth(act)
     _check_widths(widths)

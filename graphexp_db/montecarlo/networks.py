@@ -145,7 +145,13 @@ def sample_weights(ensemble, shape, rng, xp: ModuleType = np):
 
 
 def init_params(net: LayerNet, S: int, rng, xp: ModuleType = np, ensemble="gaussian") -> list:
-    """Weights ``W_uv`` (S, width_v, width_u) for each edge, then biases ``b_v`` (S, width_v) for each node."""
+    """Weights ``W_uv`` (S, width_v, width_u) for each edge, then biases ``b_v`` (S, width_v) for each node.
+
+
+    >>> net = layer_net("mlp:L=1", N=4, d=2)
+    >>> [p.shape for p in init_params(net, 3, np.random.default_rng(0))]
+    [(3, 4, 2), (3, 1, 4), (3, 4), (3, 1)]
+    """
     Ws = [sample_weights(ensemble, (S, net.widths[v], net.widths[u]), rng, xp) for u, v in net.edges]
     bs = [sample_weights(ensemble, (S, net.widths[v]), rng, xp) for v in net.order[1:]]
     return Ws + bs
@@ -155,6 +161,11 @@ def forward(net: LayerNet, params: list, X, act, xp: ModuleType = np) -> dict:
     """Preactivations ``h[v]`` (S, M, width_v) and activations ``a[v]`` for inputs ``X`` (M, d) or (S, M, d).
 
     The scalar output is ``h[net.sink][..., 0]``.
+
+    >>> net = layer_net("mlp:L=1", N=4, d=2)
+    >>> cache = forward(net, init_params(net, 3, np.random.default_rng(0)), np.eye(2), "tanh")
+    >>> sorted(cache["h"]), cache["h"][1].shape, cache["h"][2].shape
+    ([1, 2], (3, 2, 4), (3, 2, 1))
     """
     act = parse_activation(act)
     S = params[0].shape[0]
@@ -177,7 +188,15 @@ def forward(net: LayerNet, params: list, X, act, xp: ModuleType = np) -> dict:
 
 
 def backward(net: LayerNet, params: list, cache: dict, seed, act, xp: ModuleType = np) -> dict:
-    """Deltas ``delta[v] = d(sum_i seed_i f(x_i)) / d h_v(x_i)`` (S, M, width_v), ``seed`` of shape (S, M)."""
+    """Deltas ``delta[v] = d(sum_i seed_i f(x_i)) / d h_v(x_i)`` (S, M, width_v), ``seed`` of shape (S, M).
+
+
+    >>> net = layer_net("mlp:L=1", N=4, d=2)
+    >>> params = init_params(net, 3, np.random.default_rng(0))
+    >>> delta = backward(net, params, forward(net, params, np.eye(2), "tanh"), np.ones((3, 2)), "tanh")
+    >>> delta[1].shape, bool(np.all(delta[2] == 1))      # the output's delta is the seed
+    ((3, 2, 4), True)
+    """
     act = parse_activation(act)
     widx = {e: i for i, e in enumerate(net.edges)}
     delta = {net.sink: xp.asarray(seed)[..., None] * xp.ones_like(cache["h"][net.sink])}
@@ -194,12 +213,25 @@ def backward(net: LayerNet, params: list, cache: dict, seed, act, xp: ModuleType
 
 
 def output_fn(net: LayerNet, params: list, X, act, xp: ModuleType = np):
-    """The scalar outputs f(x_i), shape (S, M)."""
+    """The scalar outputs f(x_i), shape (S, M).
+
+
+    >>> net = layer_net("mlp:L=1,sw=1,sb=0", N=4, d=2)
+    >>> output_fn(net, init_params(net, 3, np.random.default_rng(0)), np.zeros((5, 2)), "tanh").tolist()[0]
+    [0.0, 0.0, 0.0, 0.0, 0.0]
+    """
     return forward(net, params, X, act, xp)["h"][net.sink][..., 0]
 
 
 def param_gradient(net: LayerNet, params: list, X, act, seed=None, xp: ModuleType = np) -> list:
-    """Exact gradient of ``sum_i seed_i f(x_i)`` with respect to every weight and bias (same layout as params)."""
+    """Exact gradient of ``sum_i seed_i f(x_i)`` with respect to every weight and bias (same layout as params).
+
+
+    >>> net = layer_net("mlp:L=1", N=4, d=2)
+    >>> params = init_params(net, 3, np.random.default_rng(0))
+    >>> [g.shape for g in param_gradient(net, params, np.eye(2), "tanh")] == [p.shape for p in params]
+    True
+    """
     cache = forward(net, params, X, act, xp)
     S, M = cache["h"][net.sink].shape[:2]
     seed = xp.ones((S, M)) if seed is None else seed
@@ -215,6 +247,11 @@ def ntk_matrix(net: LayerNet, params: list, X, act, xp: ModuleType = np):
     Uses grad W_uv(x) = c_uv delta_v(x) a_u(x)^T, so each edge contributes
     c_uv^2 (delta_v delta_v^T) * (a_u a_u^T) and each bias sb^2 delta_v delta_v^T; no gradient is
     materialised.
+
+    >>> net = layer_net("mlp:L=1", N=4, d=2)
+    >>> K = ntk_matrix(net, init_params(net, 3, np.random.default_rng(0)), np.eye(2), "tanh")
+    >>> K.shape, bool(np.allclose(K, np.swapaxes(K, 1, 2))), bool(np.all(np.linalg.eigvalsh(K) > -1e-12))
+    ((3, 2, 2), True, True)
     """
     cache = forward(net, params, X, act, xp)
     S, M = cache["h"][net.sink].shape[:2]
@@ -233,6 +270,13 @@ def hessian_vp(net: LayerNet, params: list, x, act, v: list, xp: ModuleType = np
 
     A central difference of exact gradients, (g(theta + e v) - g(theta - e v)) / (2 e) with
     e = eps / |v| per sample: error O(e^2) (checked against a dense Hessian in the tests).
+
+    >>> net = layer_net("mlp:L=1,sw=1,sb=0", N=3, d=2)      # identity: f is bilinear in (W1, W2)
+    >>> params = init_params(net, 2, np.random.default_rng(0))
+    >>> v = [np.ones_like(p) for p in params]
+    >>> hv = hessian_vp(net, params, [1.0, 0.0], "identity", v)
+    >>> [h.shape for h in hv] == [p.shape for p in params], bool(np.allclose(hv[2], 0) and np.allclose(hv[3], 0))
+    (True, True)
     """
     X = xp.asarray(np.asarray(x, dtype=float).reshape(1, -1))
     norm = xp.sqrt(_dot(v, v, xp))
