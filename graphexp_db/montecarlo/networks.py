@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import to_numpy
+from ..gaussian import _ndtr  # the one copy of the normal CDF on any backend (gelu, erf)
 from ..spec import DagSpec, MLPSpec, SpecError, parse_activation, parse_arch, parse_ensemble
 
 __all__ = [
@@ -330,13 +331,6 @@ def _dphi(act, z, xp):
     for j in range(len(act.coeffs) - 1, 0, -1):
         out = out * z + j * float(act.coeffs[j])
     return out
-
-
-def _ndtr(z, xp):
-    # scipy's ndtr is host-only; on another backend the values make one round trip to the host
-    from scipy.special import ndtr
-
-    return ndtr(z) if xp is np else xp.asarray(ndtr(to_numpy(z)))
 
 
 def _dot(a: list, b: list, xp):
