@@ -31,16 +31,18 @@ def _run(pytester, *args):
 
 def test_slow_tests_skip_with_a_reason_without_runslow(pytester):
     r = _run(pytester)
-    r.assert_outcomes(passed=2 + _has_gpu(), skipped=2 - _has_gpu())
+    r.assert_outcomes(passed=2 + GPU, skipped=2 - GPU)
     r.stdout.fnmatch_lines(["*SKIPPED*test_options.py*needs --runslow*"])
 
 
 def test_runslow_runs_them(pytester):
     r = _run(pytester, "--runslow")
-    r.assert_outcomes(passed=3 + _has_gpu(), skipped=1 - _has_gpu())
+    r.assert_outcomes(passed=3 + GPU, skipped=1 - GPU)
 
 
-def _has_gpu() -> int:
+def _gpu_usable() -> int:
+    # evaluated once at collection: pytester restores sys.modules between tests, and numpy cannot
+    # be imported twice in one process
     from graphexp_db.backend import DeviceError, get_xp
 
     try:
@@ -48,3 +50,6 @@ def _has_gpu() -> int:
         return 1
     except DeviceError:  # no cupy, or no usable device: the cupy case of `xp` skips
         return 0
+
+
+GPU = _gpu_usable()
