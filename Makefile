@@ -32,7 +32,11 @@ $(DB): | $(VENV)/.installed
 run: $(VENV)/.installed $(DB)
 	$(BIN)/graphexp serve
 
+# lint (ruff: pyflakes, isort, bugbear, complexity <= 15) and types (mypy on the modules listed in
+# pyproject.toml) first: both take seconds, the tests take minutes
 test: $(VENV)/.installed-dev
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -q
 
 bench: $(VENV)/.installed-dev

@@ -1,7 +1,7 @@
 """graphexp-db: graph expansions of deep neural networks.
 
 The package is a facade over one module per stage:
-``spec -> expand -> pair -> embed -> finite / limits -> catalogue``.
+``spec -> expand -> pair -> embed -> finite / limits -> montecarlo -> studies -> catalogue``.
 
 >>> import graphexp_db as gx
 >>> gx.trace_series(1, 2, "gaussian")
@@ -36,14 +36,10 @@ from .limits import (
     resnet_covariance,
 )
 from .montecarlo import (
-    commutativity,
     fourpoint_estimate,
     hessian_norm,
     jacobian_moments_estimate,
     kernel_estimate,
-    linearity,
-    ntk_rate,
-    universality,
 )
 from .pair import PairingSpace, count_pairings, iter_pairings, iter_partitions, orbits
 from .spec import (
@@ -57,6 +53,7 @@ from .spec import (
     parse_arch,
     parse_ensemble,
 )
+from .studies import commutativity, linearity, ntk_rate, universality
 
 __all__ = [
     "__version__",

@@ -71,6 +71,10 @@ COLUMNS: dict[str, str] = {
     "m": "Minimum neuron in-degree of a DAG network (transition to linearity).",
     "value": "Numerical value (exact rational in the exact column when available).",
     "stderr": "Monte Carlo standard error of the value.",
+    "hessian_norm": "Spectral norm of the Hessian of the output in all weights and biases at initialisation; "
+                    "smooth activations only (relu's Hessian is a distribution at the kink).",
+    "limit_kind": "Which limit nngp_limit/ntk_limit are: gaussian, or for a non-Gaussian ensemble at a fixed input "
+                  "dimension d the d->inf limit (first layer and biases taken Gaussian), not its N->inf limit at this d.",
 }
 
 WIDGETS: dict[str, str] = {

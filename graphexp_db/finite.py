@@ -33,6 +33,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .counts import double_factorial, fuss_catalan, isserlis_count
 from .embed import aggregate, embed_batch, evaluate_factors
 from .expand import (
     OperatorGraph,
@@ -43,8 +44,9 @@ from .expand import (
     layer_dag,
     trace_word_graph,
 )
+from .limits import nngp_limit, ntk_limit
 from .pair import PairingSpace, count_pairings, iter_partitions
-from .spec import Activation, SpecError, parse_activation, parse_ensemble, parse_number
+from .spec import Activation, SpecError, parse_activation, parse_arch, parse_ensemble, parse_number
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -52,6 +54,7 @@ __all__ = [
     "graph_terms",
     "trace_series",
     "gue_genus_table",
+    "ginibre_genus_table",
     "harer_zagier",
     "fuss_catalan",
     "estimate_pairings",
@@ -67,6 +70,7 @@ __all__ = [
     "tree_values",
     "jacobian_genus0_terms",
     "truncated_graph_sums",
+    "graph_sum_convergence",
     "jacobian_moment_from_graphs",
 ]
 
@@ -159,6 +163,39 @@ def gue_genus_table(n_max: int, *, limit: int = DEFAULT_LIMIT) -> dict[int, dict
     return table
 
 
+def ginibre_genus_table(k_max: int, ensemble="gaussian", *, limit: int = DEFAULT_LIMIT) -> dict[int, dict[str, int]]:
+    """Number of pairings of tr[(X X^T)^k] (real Ginibre, ``"gaussian"``) or tr[(X X^*)^k] (``"complex"``)
+    by surface, for k = 1..k_max.
+
+    Keys are the surface of the glued word: ``"<g>"`` for an orientable surface of genus g and
+    ``"N<h>"`` for a non-orientable one with h crosscaps (real weights only), sorted as strings.
+
+    Raises
+    ------
+    TooLarge
+        When some k has more than ``limit`` pairings (checked before any enumeration).
+
+    Examples
+    --------
+    >>> ginibre_genus_table(3)[3]
+    {'0': 5, '1': 1, 'N1': 6, 'N2': 3}
+    >>> ginibre_genus_table(3, "complex")[3]
+    {'0': 5, '1': 1}
+    """
+    ens = "complex" if parse_ensemble(ensemble).is_complex else "gaussian"
+    for k in range(1, k_max + 1):
+        size = count_pairings(trace_word_graph(1, k), ens)
+        if size > limit:
+            raise TooLarge(f"k={k} has {size:,} pairings, over the limit {limit:,} (use --force)")
+    table = {}
+    for k in range(1, k_max + 1):
+        row: dict[str, int] = defaultdict(int)
+        for (_e, surface, _f), w in graph_terms(trace_word_graph(1, k), ens).items():
+            row[surface[1:] if surface.startswith("S") else surface] += int(w)
+        table[k] = dict(sorted(row.items()))
+    return table
+
+
 def harer_zagier(n: int) -> dict[int, int]:
     """Harer–Zagier numbers eps_g(n) by their recursion (independent of any enumeration):
     (n+1) eps_g(n) = 2(2n-1) eps_g(n-1) + (n-1)(2n-1)(2n-3) eps_{g-1}(n-2).
@@ -177,15 +214,6 @@ def harer_zagier(n: int) -> dict[int, int]:
         return val // (m + 1)
 
     return {g: eps(g, n) for g in range(n // 2 + 1)}
-
-
-def fuss_catalan(p: int, k: int) -> int:
-    """FussCatalan_p(k) = binom((p+1)k, k) / (pk + 1).
-
-    >>> [fuss_catalan(1, k) for k in range(1, 5)], [fuss_catalan(2, k) for k in range(1, 5)]
-    ([1, 2, 5, 14], [1, 3, 12, 55])
-    """
-    return math.comb((p + 1) * k, k) // (p * k + 1)
 
 
 # --------------------------------------------------------------------------- trees
@@ -253,7 +281,6 @@ def estimate_pairings(arch, quantity: str, activation) -> int:
     from collections import Counter
 
     from .expand import _child_terms
-    from .pair import double_factorial
 
     act = _poly(activation)
     values = tree_values(arch, act, [[Fraction(1)]])
@@ -553,13 +580,11 @@ def _matching_census(a: int, b: int) -> tuple[tuple[tuple[int, int, int], int], 
     >>> _matching_census(2, 2)
     (((0, 2, 0), 2), ((1, 0, 1), 1))
     """
-    from .pair import double_factorial
-
     out = []
     for j in range(min(a, b) + 1):
         if (a - j) % 2 or (b - j) % 2:
             continue
-        count = math.comb(a, j) * math.comb(b, j) * math.factorial(j) * double_factorial(a - j - 1) * double_factorial(b - j - 1)
+        count = isserlis_count(a, b, j)
         out.append((((a - j) // 2, j, (b - j) // 2), count))
     return tuple(sorted(out))
 
@@ -633,6 +658,24 @@ def truncated_graph_sums(arch, activation, x, y, orders) -> list[tuple[int, Frac
         d = _leading(arch, poly, x, y)
         out.append((D, d.a, d.b))
     return out
+
+
+def graph_sum_convergence(arch, activation, x, y, orders) -> list[dict]:
+    """:func:`truncated_graph_sums` next to the closed-form NNGP/NTK, one row per (D, quantity).
+
+    Returns ``[{"order", "quantity", "graph_sum", "closed_form", "error"}, ...]`` (floats), the table
+    that ``graphexp limit convergence`` prints and stores.
+
+    >>> rows = graph_sum_convergence("mlp:L=1", "sin", [1, 0], [1, 0], [15])
+    >>> [(r["quantity"], r["error"] < 1e-9) for r in rows]
+    [('nngp', True), ('ntk', True)]
+    """
+    spec, act = parse_arch(arch), parse_activation(activation)
+    xs, ys = [Fraction(str(v)) for v in x], [Fraction(str(v)) for v in y]
+    closed = {"nngp": nngp_limit(spec, act, [float(v) for v in xs], [float(v) for v in ys]),
+              "ntk": ntk_limit(spec, act, [float(v) for v in xs], [float(v) for v in ys])}
+    return [{"order": D, "quantity": q, "graph_sum": float(v), "closed_form": closed[q], "error": abs(float(v) - closed[q])}
+            for D, k, t in truncated_graph_sums(spec, act, xs, ys, list(orders)) for q, v in (("nngp", k), ("ntk", t))]
 
 
 def leading_covariance(arch, activation, x, y) -> Fraction:

@@ -38,6 +38,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .counts import isserlis_count
 from .spec import Activation, SpecError, parse_activation
 
 __all__ = [
@@ -98,7 +99,7 @@ def gaussian_moment_exact(a: int, b: int, kxx, kxy, kyy) -> Fraction:
     for j in range(min(a, b) + 1):
         if (a - j) % 2 or (b - j) % 2:
             continue
-        count = math.comb(a, j) * math.comb(b, j) * math.factorial(j) * _dfact(a - j - 1) * _dfact(b - j - 1)
+        count = isserlis_count(a, b, j)
         total += count * kxy**j * kxx ** ((a - j) // 2) * kyy ** ((b - j) // 2)
     return total
 
@@ -129,11 +130,6 @@ def _exact(v) -> Fraction:
         return Fraction(str(v))
     except (ValueError, ZeroDivisionError):
         raise LimitError(f"not an exact number: {v!r}") from None
-
-
-def _dfact(n: int) -> int:
-    # (n)!! with (-1)!! = 1
-    return math.prod(range(n, 0, -2)) if n > 0 else 1
 
 
 def _poly_deriv(c: tuple) -> tuple:
@@ -230,7 +226,7 @@ def _poly_dual_float(cx, cy, kxx, kxy, kyy, xp):
             for m in range(min(i, j) + 1):
                 if (i - m) % 2 or (j - m) % 2:
                     continue
-                count = math.comb(i, m) * math.comb(j, m) * math.factorial(m) * _dfact(i - m - 1) * _dfact(j - m - 1)
+                count = isserlis_count(i, j, m)
                 term = term + float(count) * kxy**m * kxx ** ((i - m) // 2) * kyy ** ((j - m) // 2)
             out = out + float(Fraction(ci) * Fraction(cj)) * term
     return out

@@ -35,6 +35,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from .counts import double_factorial
 from .expand import OperatorGraph
 from .spec import Ensemble, SpecError, parse_ensemble
 
@@ -50,15 +51,6 @@ __all__ = [
     "automorphisms",
     "orbits",
 ]
-
-
-def double_factorial(n: int) -> int:
-    """(n)!! for odd n, 1 for n <= 0.
-
-    >>> double_factorial(7), double_factorial(-1)
-    (105, 1)
-    """
-    return math.prod(range(n, 0, -2)) if n > 0 else 1
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,13 @@
-"""Shared fixtures: database URLs for the catalogue tests (Optuna's STORAGE_MODES, one per backend).
+"""Shared fixtures and options.
 
+``--runslow``: tests marked ``slow`` run only with it (networkx's conftest); otherwise they are
+skipped with the reason "needs --runslow".
+
+``xp``: the array namespace, ``numpy`` always and ``cupy`` when a usable CUDA device is there (the
+cupy case is marked ``gpu`` and skipped with a reason otherwise), as zarr's ``tests/conftest.py``
+parametrises its stores: an array test that takes ``xp`` runs on every backend the machine has.
+
+Database URLs for the catalogue tests (Optuna's STORAGE_MODES, one per backend):
 ``sqlite_url``: a fresh SQLite file under the test's tmp directory.
 ``pg_url``: the local PostgreSQL server (``127.0.0.1:5432``, database ``test``, trust auth) with a
 fresh schema per test (``search_path`` set through the URL), dropped afterwards; the test is
@@ -13,6 +21,35 @@ import uuid
 import pytest
 
 PG_BASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--runslow", action="store_true", default=False, help="also run the tests marked slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--runslow"):
+        return
+    skip_slow = pytest.mark.skip(reason="needs --runslow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip_slow)
+
+
+@pytest.fixture(params=["numpy", pytest.param("cupy", marks=pytest.mark.gpu)])
+def xp(request):
+    """The array namespace of a test: numpy, then cupy where a CUDA device is usable."""
+    if request.param == "numpy":
+        import numpy
+
+        return numpy
+    pytest.importorskip("cupy", reason="cupy is not installed (GPU extra): the numpy case of this test ran")
+    from graphexp_db.backend import DeviceError, get_xp
+
+    try:
+        return get_xp("gpu")
+    except DeviceError as exc:
+        pytest.skip(f"no usable CUDA device ({exc}): the numpy case of this test ran")
 
 
 @pytest.fixture

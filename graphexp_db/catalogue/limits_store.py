@@ -14,6 +14,7 @@ from fractions import Fraction
 from ..spec import canonical_json, parse_activation, parse_arch
 from . import models as m
 from .engine import session_scope
+from .steps import Step
 from .store import finish_provenance, get_or_create_architecture, insert_ignore, new_provenance
 
 __all__ = [
@@ -112,18 +113,11 @@ def store_graph_sum_convergence(engine, spec, act, x, y, orders) -> list[dict]:
 
     Returns the table as a list of ``{"order", "quantity", "graph_sum", "closed_form", "error"}``.
     """
-    from ..finite import truncated_graph_sums
-    from ..limits import nngp_limit, ntk_limit
+    from ..finite import graph_sum_convergence
 
     spec, act = parse_arch(spec), parse_activation(act)
     xs, ys = [Fraction(str(v)) for v in x], [Fraction(str(v)) for v in y]
-    closed = {"nngp": nngp_limit(spec, act, [float(v) for v in xs], [float(v) for v in ys]),
-              "ntk": ntk_limit(spec, act, [float(v) for v in xs], [float(v) for v in ys])}
-    table = []
-    for D, k, t in truncated_graph_sums(spec, act, xs, ys, list(orders)):
-        for quantity, val in (("nngp", k), ("ntk", t)):
-            table.append({"order": D, "quantity": quantity, "graph_sum": float(val), "closed_form": closed[quantity],
-                          "error": abs(float(val) - closed[quantity])})
+    table = graph_sum_convergence(spec, act, xs, ys, orders)
     inputs = canonical_json({"x": xs, "y": ys})
     params = {"arch": str(spec), "activation": str(act), "x": xs, "y": ys, "orders": list(orders)}
 
@@ -149,8 +143,6 @@ def paper_steps():
     (q_in = 1, sw = 1.5 for tanh/erf and sqrt 2 for relu, the critical-ish scales people plot), the
     NNGP/NTK at a fixed input pair, densities at L = 1, 2, 5, and graph-sum convergence tables
     for the entire activations sin and erf."""
-    from .presets import Step
-
     steps = []
     sw = {"relu": "1.4142135623730951", "tanh": "1.5", "erf": "1.5", "identity": "1"}
     for act in PAPER_ACTIVATIONS:

@@ -169,7 +169,6 @@ IdType = BigInteger().with_variant(Integer(), "sqlite")
 IntPK = Annotated[int, mapped_column(IdType, primary_key=True)]
 Count = Annotated[int, mapped_column(BigCount())]
 JsonText = Annotated[str, mapped_column(Text())]
-Key = Annotated[str, mapped_column(String(64))]
 Hash16 = Annotated[str, mapped_column(String(16))]
 Hash = Annotated[str, mapped_column(String(64))]
 Order = Annotated[int, mapped_column(Integer())]

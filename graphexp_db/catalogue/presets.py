@@ -10,21 +10,12 @@ commutativity, transition to linearity on an MLP and a DenseNet-like DAG) for th
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Callable
 
 from ..spec import parse_arch
+from .limits_store import paper_steps
+from .steps import Step
 
 __all__ = ["Step", "PRESETS"]
-
-
-@dataclass(frozen=True)
-class Step:
-    name: str
-    fn: Callable
-
-    def run(self, engine, device: str = "cpu") -> dict:
-        return self.fn(engine, device)
 
 
 def _expansion(arch, quantity, order, ensemble="gaussian", p=None, activation=None) -> Step:
@@ -56,7 +47,7 @@ def _simulation(kind: str, arch: str, activation: str, widths, depths=None) -> S
     """A small Monte Carlo study, so the UI's ResNet and DAG pages have data after `make run`."""
 
     def run(engine, device):
-        from .. import montecarlo as mc
+        from .. import studies
         from ..backend import device_name, get_xp
         from .sim_store import commutativity_points, linearity_points, ntk_rate_points, store_simulation
 
@@ -65,15 +56,15 @@ def _simulation(kind: str, arch: str, activation: str, widths, depths=None) -> S
                       seed=0, ensemble="gaussian")
         if kind == "commutativity":
             params.update(depths=list(depths), x=[1.0, 0.0], y=[0.6, 0.8])
-            r = mc.commutativity(arch, activation, widths, depths, samples=8, seed=0, device=device)
+            r = studies.commutativity(arch, activation, widths, depths, samples=8, seed=0, device=device)
             points = commutativity_points(r)
         elif kind == "ntk-rate":
             params["samples"] = 8
-            r = mc.ntk_rate(arch, activation, widths, samples=8, seed=0, device=device)
+            r = studies.ntk_rate(arch, activation, widths, samples=8, seed=0, device=device)
             points = ntk_rate_points(r)
         else:
             params.update(steps=10, drift=True)
-            r = mc.linearity(arch, activation, widths, samples=4, seed=0, device=device)
+            r = studies.linearity(arch, activation, widths, samples=4, seed=0, device=device)
             points = linearity_points(r)
         result = json.loads(json.dumps(r, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)))
         sim_id = store_simulation(engine, kind, params, result, points, dev)
@@ -116,26 +107,6 @@ def _core() -> list[Step]:
     return steps
 
 
-def _paper() -> list[Step]:
-    try:
-        from .limits_store import paper_steps  # written with the limits engine
-    except ImportError:  # pragma: no cover - only before the limits engine exists
-        return []
-    return paper_steps()
-
-
-class _Presets(dict):
-    def __missing__(self, key):
-        raise KeyError(key)
-
-    def __getitem__(self, key):
-        return {"core": _core, "paper": _paper}[key]()
-
-    def __contains__(self, key):
-        return key in ("core", "paper")
-
-    def __iter__(self):
-        return iter(("core", "paper"))
-
-
-PRESETS = _Presets()
+#: preset name -> its steps (``graphexp build --preset NAME`` runs them in order); the steps only
+#: hold closures, so building both lists at import costs nothing
+PRESETS: dict[str, list[Step]] = {"core": _core(), "paper": paper_steps()}

@@ -45,23 +45,13 @@ def jacobian(arch: Arch, activation: Act, q_in: QIn = 1.0, points: Points = None
     if store:
         _store(db, arch, activation, q_in, g, rho)
     if png is not None:
-        import matplotlib
+        from ..plots import density_figure
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(6, 4))
-        ax.plot(g, rho)
-        ax.set_xlabel("eigenvalue of J J^T")
-        ax.set_ylabel("density")
-        ax.set_yscale("log")
-        ax.set_title(f"{arch}, {activation}, q_in={q_in}" + (f" (atom {atom:g} at 0)" if atom else ""))
+        fig = density_figure(g, rho, f"{arch}, {activation}, q_in={q_in}" + (f" (atom {atom:g} at 0)" if atom else ""))
         try:
             fig.savefig(png, dpi=120, bbox_inches="tight")
         except OSError as exc:
             fail(f"cannot write {png!r}: {exc.strerror}")
-        finally:
-            plt.close(fig)
     if json_out:
         # the contract is exactly {"grid", "density"}; the atom at 0 is in the text output and the PNG title
         emit_json({"grid": g.tolist(), "density": rho.tolist()})

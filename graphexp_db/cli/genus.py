@@ -24,9 +24,7 @@ def genus_table(
     JSON: {"table": {"<n>": {"<g>": count}}}; for real Ginibre non-orientable surfaces appear as
     keys "N<h>" (h crosscaps).
     """
-    from ..finite import DEFAULT_LIMIT, TooLarge, gue_genus_table, graph_terms
-    from ..expand import trace_word_graph
-    from ..pair import count_pairings
+    from ..finite import DEFAULT_LIMIT, ginibre_genus_table, gue_genus_table
     from ..spec import SpecError
 
     limit = 10**12 if force else DEFAULT_LIMIT
@@ -35,17 +33,8 @@ def genus_table(
         if ens == "gue":
             table = {str(n): {str(g): c for g, c in row.items()} for n, row in gue_genus_table(n_max, limit=limit).items()}
         elif ens in ("real", "gaussian", "complex"):
-            table = {}
-            for k in range(1, n_max + 1):
-                g = trace_word_graph(1, k)
-                size = count_pairings(g, "complex" if ens == "complex" else "gaussian")
-                if size > limit:
-                    raise TooLarge(f"k={k} has {size:,} pairings, over the limit {limit:,} (use --force)")
-                row: dict[str, int] = {}
-                for (_e, surface, _f), w in graph_terms(g, "complex" if ens == "complex" else "gaussian").items():
-                    key = surface[1:] if surface.startswith("S") else surface
-                    row[key] = row.get(key, 0) + int(w)
-                table[str(k)] = dict(sorted(row.items()))
+            rows = ginibre_genus_table(n_max, "complex" if ens == "complex" else "gaussian", limit=limit)
+            table = {str(k): row for k, row in rows.items()}
         else:
             raise SpecError(f"unknown ensemble {ensemble!r} for genus-table (expected gue, real or complex)")
     except SpecError as exc:

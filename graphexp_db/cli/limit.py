@@ -123,8 +123,7 @@ def convergence(
 ) -> None:
     """Leading-order graph sums with the activation's Taylor series cut at degree D, next to the
     closed-form NNGP/NTK: for entire activations (sin, erf) they converge as D grows."""
-    from ..finite import truncated_graph_sums
-    from ..limits import nngp_limit, ntk_limit
+    from ..finite import graph_sum_convergence
     from ..spec import SpecError, parse_activation, parse_arch
 
     xs, ys = _pair_inputs(x, y)
@@ -140,10 +139,7 @@ def convergence(
 
             table = store_graph_sum_convergence(open_catalogue(db), spec, act, xs, ys, degs)
         else:
-            closed = {"nngp": nngp_limit(spec, act, xs, ys), "ntk": ntk_limit(spec, act, xs, ys)}
-            table = [{"order": D, "quantity": q, "graph_sum": float(v), "closed_form": closed[q], "error": abs(float(v) - closed[q])}
-                     for D, k, t in truncated_graph_sums(spec, act, [str(v) for v in xs], [str(v) for v in ys], degs)
-                     for q, v in (("nngp", k), ("ntk", t))]
+            table = graph_sum_convergence(spec, act, xs, ys, degs)
     except SpecError as exc:
         fail(str(exc))
     if json_out:

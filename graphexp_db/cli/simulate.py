@@ -1,7 +1,8 @@
 """``graphexp simulate``: Monte Carlo at finite width (NumPy or CuPy) and the studies of seeds 002/003.
 
-Each subcommand parses its options, calls :mod:`graphexp_db.montecarlo`, prints a rich table or
-``--json``, and, when ``--db URL`` (or ``GRAPHEXP_DB``) is given, stores one ``simulation`` row and
+Each subcommand parses its options, calls :mod:`graphexp_db.montecarlo` (estimators) or
+:mod:`graphexp_db.studies` (sweeps), draws ``--png`` with :mod:`graphexp_db.plots` and writes it here
+(the library does no file I/O), prints a rich table or ``--json``, and, when ``--db URL`` (or ``GRAPHEXP_DB``) is given, stores one ``simulation`` row and
 its ``simulation_point`` rows with provenance (method ``monte-carlo``, parameters, device).  Re-running
 the same command (same parameters and seed) stores nothing new.  Runs that overflow are reported on
 stderr (exit 2) and never stored.
@@ -47,8 +48,8 @@ def kernel(arch: Arch, activation: Act = "relu",
     xv, yv = parse_floats(x, "--x"), parse_floats(y, "--y")
 
     def run(xp):
-        r = mc.kernel_estimate(arch, activation, xv, yv, N=width, samples=samples, seed=seed, xp=xp, ensemble=ensemble)
-        r.update(_limits(arch, activation, xv, yv))
+        r = dict(mc.kernel_estimate(arch, activation, xv, yv, N=width, samples=samples, seed=seed, xp=xp, ensemble=ensemble))
+        r.update(_limits(arch, activation, xv, yv, ensemble))
         return r
 
     r, dev = _guard(run, device, width=width, samples=samples)
@@ -56,7 +57,7 @@ def kernel(arch: Arch, activation: Act = "relu",
     if r["ntk"] is not None:
         pts.append(dict(N=width, L=None, quantity="ntk", value=r["ntk"], stderr=r["ntk_stderr"]))
     _finish("kernel", r, dict(arch=arch, activation=activation, x=xv, y=yv, N=width, samples=samples, seed=seed,
-                              ensemble=ensemble), pts, dev, db, json_out)
+                              ensemble=ensemble), pts, dev, db, json_out, caption=_limit_caption(r))
 
 
 @app.command("fourpoint")
@@ -68,17 +69,17 @@ def fourpoint(arch: Arch, activation: Act = "relu",
     from .. import montecarlo as mc
 
     xv = parse_floats(x, "--x")
-    r, dev = _guard(lambda xp: mc.fourpoint_estimate(arch, activation, xv, N=width, samples=samples, seed=seed, xp=xp,
-                                                      ensemble=ensemble), device, width=width, samples=samples)
+    r, dev = _guard(lambda xp: dict(mc.fourpoint_estimate(arch, activation, xv, N=width, samples=samples, seed=seed, xp=xp,
+                                                           ensemble=ensemble)), device, width=width, samples=samples)
     r["N_times_value"] = width * r["value"]
-    try:  # exact finite-width series (polynomial activations, small enough expansions)
-        from ..finite import fourpoint_series
-        from ..spec import parse_arch
+    from ..finite import fourpoint_series
+    from ..spec import SpecError, parse_arch
 
+    try:  # exact finite-width series (polynomial activations, small enough expansions)
         series = fourpoint_series(parse_arch(arch), activation, xv)
         r["exact_series"] = {str(j): float(v) for j, v in series.items()}
         r["exact_value"] = sum(float(v) * width ** (-j) for j, v in series.items())
-    except Exception:  # noqa: BLE001 - non-polynomial activation or too many pairings: MC only
+    except SpecError:  # a non-polynomial activation, or too many pairings (TooLarge): Monte Carlo only
         pass
     _finish("fourpoint", r, dict(arch=arch, activation=activation, x=xv, N=width, samples=samples, seed=seed, ensemble=ensemble),
             [dict(N=width, L=None, quantity="fourpoint_connected", value=r["value"], stderr=r["stderr"])], dev, db, json_out)
@@ -94,20 +95,23 @@ def jacobian(arch: Arch, activation: Act = "relu",
     from .. import montecarlo as mc
 
     def run(xp):
-        r = mc.jacobian_moments_estimate(arch, activation, q_in=q_in, N=width, samples=samples, kmax=kmax, seed=seed,
-                                         xp=xp, ensemble=ensemble, eigenvalues=bool(png))
-        try:
-            from ..limits import jacobian_moments
+        from ..limits import jacobian_moments
+        from ..spec import SpecError
 
+        r = dict(mc.jacobian_moments_estimate(arch, activation, q_in=q_in, N=width, samples=samples, kmax=kmax, seed=seed,
+                                              xp=xp, ensemble=ensemble, eigenvalues=bool(png)))
+        try:
             act = "identity" if str(ensemble).strip().lower() == "complex" else activation
             r["limit"] = [float(v) for v in jacobian_moments(arch, act, q_in, kmax)]
-        except Exception:  # noqa: BLE001 - the limit is extra information, the MC result stands alone
+        except SpecError:  # no limit for this spec: the limit is extra information, the MC result stands alone
             r["limit"] = None
         return r
 
     r, dev = _guard(run, device, width=width, samples=samples)
     if png:
-        _plot_spectrum(png, r.pop("eigenvalues"), r)
+        from ..plots import spectrum_figure
+
+        _save(spectrum_figure(r.pop("eigenvalues"), r["N"]), png)
     pts = [dict(N=width, L=None, quantity=f"m{k + 1}", value=m, stderr=e) for k, (m, e) in enumerate(zip(r["moments"], r["stderr"]))]
     _finish("jacobian", r, dict(arch=arch, activation=activation, q_in=q_in, N=width, samples=samples, kmax=kmax, seed=seed,
                                 ensemble=ensemble), pts, dev, db, json_out)
@@ -118,12 +122,15 @@ def ntk_rate(arch: Arch, activation: Act = "relu", widths: Widths = "32,64,128,2
              seed: Seed = 0, ensemble: Ens = "gaussian", device: Device = "cpu", workers: Workers = None,
              scheduler: Scheduler = None, db: DbUrl = None, png: Png = None, json_out: JsonOut = False) -> None:
     """|NTK_N - NTK_inf|_F over a fixed set of inputs vs N, with the fitted log-log slope (about -1/2) and CI."""
-    from .. import montecarlo as mc
+    from .. import studies
+    from ..plots import ntk_rate_figure
 
     ws = _ints(widths, "--widths")
-    r, dev = _guard(lambda xp: mc.ntk_rate(arch, activation, ws, samples=samples, seed=seed, ensemble=ensemble,
-                                           device=_dev(xp), workers=workers, scheduler=scheduler, progress=True,
-                                           png=png), device, samples=samples)
+    r, dev = _guard(lambda xp: studies.ntk_rate(arch, activation, ws, samples=samples, seed=seed, ensemble=ensemble,
+                                                device=_dev(xp), workers=workers, scheduler=scheduler, progress=True),
+                    device, samples=samples)
+    if png:
+        _save(ntk_rate_figure(r), png)
     from ..catalogue.sim_store import ntk_rate_points
 
     pts = ntk_rate_points(r)
@@ -138,12 +145,12 @@ def universality(arch: Arch, activation: Act = "tanh",
                  q_in: Annotated[float, typer.Option("--q-in")] = 1.0, seed: Seed = 0, device: Device = "cpu",
                  workers: Workers = None, scheduler: Scheduler = None, db: DbUrl = None, json_out: JsonOut = False) -> None:
     """Jacobian moments for each weight ensemble next to the (common) limit, and the non-universal 1/N term."""
-    from .. import montecarlo as mc
+    from .. import studies
 
     ens = [e.strip() for e in ensembles.split(";") if e.strip()]
-    r, dev = _guard(lambda xp: mc.universality(arch, activation, ens, N=width, samples=samples, kmax=kmax, q_in=q_in,
-                                               seed=seed, device=_dev(xp), workers=workers, scheduler=scheduler,
-                                               progress=True), device, width=width, samples=samples)
+    r, dev = _guard(lambda xp: studies.universality(arch, activation, ens, N=width, samples=samples, kmax=kmax, q_in=q_in,
+                                                    seed=seed, device=_dev(xp), workers=workers, scheduler=scheduler,
+                                                    progress=True), device, width=width, samples=samples)
     pts = [dict(N=width, L=None, quantity=f"{row['ensemble']}:m{k + 1}", value=m, stderr=e)
            for row in r["rows"] for k, (m, e) in enumerate(zip(row["moments"], row["stderr"]))]
     _finish("universality", r, dict(arch=arch, activation=activation, ensembles=ens, N=width, samples=samples, kmax=kmax,
@@ -158,13 +165,16 @@ def commutativity(arch: Arch, activation: Act = "relu", widths: Widths = "32,64,
                   workers: Workers = None, scheduler: Scheduler = None, db: DbUrl = None, png: Png = None,
                   json_out: JsonOut = False) -> None:
     """ResNet covariance on the N x L grid, error to the ODE limit along width-first/depth-first/diagonal paths."""
-    from .. import montecarlo as mc
+    from .. import studies
+    from ..plots import commutativity_figure
 
     ws, ds = _ints(widths, "--widths"), _ints(depths, "--depths")
     xv, yv = parse_floats(x, "--x"), parse_floats(y, "--y")
-    r, dev = _guard(lambda xp: mc.commutativity(arch, activation, ws, ds, x=xv, y=yv, samples=samples, seed=seed,
-                                                ensemble=ensemble, device=_dev(xp), workers=workers, scheduler=scheduler,
-                                                progress=True, png=png), device, samples=samples)
+    r, dev = _guard(lambda xp: studies.commutativity(arch, activation, ws, ds, x=xv, y=yv, samples=samples, seed=seed,
+                                                     ensemble=ensemble, device=_dev(xp), workers=workers,
+                                                     scheduler=scheduler, progress=True), device, samples=samples)
+    if png:
+        _save(commutativity_figure(r), png)
     from ..catalogue.sim_store import commutativity_points
 
     pts = commutativity_points(r)
@@ -178,13 +188,18 @@ def linearity(arch: Arch, activation: Act = "tanh", widths: Widths = "32,64,128,
               drift: Annotated[bool, typer.Option("--drift/--no-drift", help="Also measure the NTK change after GD.")] = True,
               seed: Seed = 0, ensemble: Ens = "gaussian", device: Device = "cpu", workers: Workers = None,
               scheduler: Scheduler = None, db: DbUrl = None, png: Png = None, json_out: JsonOut = False) -> None:
-    """Hessian spectral norm at init vs the minimum in-degree m (slope about -1/2 with CI), NTK change after GD vs m."""
-    from .. import montecarlo as mc
+    """Hessian spectral norm at init vs the minimum in-degree m (slope about -1/2 with CI), NTK change after GD vs m.
+
+    Smooth activations only: relu is refused (its Hessian is a distribution at the kink)."""
+    from .. import studies
+    from ..plots import linearity_figure
 
     ws = _ints(widths, "--widths")
-    r, dev = _guard(lambda xp: mc.linearity(arch, activation, ws, samples=samples, seed=seed, steps=steps, drift=drift,
-                                            ensemble=ensemble, device=_dev(xp), workers=workers, scheduler=scheduler,
-                                            progress=True, png=png), device, samples=samples)
+    r, dev = _guard(lambda xp: studies.linearity(arch, activation, ws, samples=samples, seed=seed, steps=steps, drift=drift,
+                                                 ensemble=ensemble, device=_dev(xp), workers=workers, scheduler=scheduler,
+                                                 progress=True), device, samples=samples)
+    if png:
+        _save(linearity_figure(r), png)
     from ..catalogue.sim_store import linearity_points
 
     pts = linearity_points(r, drift)
@@ -222,21 +237,37 @@ def _ints(text: str, what: str) -> list[int]:
     return [int(v) for v in vals]
 
 
-def _limits(arch: str, activation: str, x, y) -> dict:
-    try:
-        from ..limits import kernels
-        from ..spec import ResNetSpec, parse_arch
+#: ``limit_kind`` of ``simulate kernel``: the printed limits are the Gaussian-weight NNGP/NTK.  For a
+#: non-Gaussian ensemble at a fixed input dimension d they are its d -> inf limit, not its N -> inf
+#: limit at this d (CONVENTIONS.md, weight ensembles): the first layer is a sum of only d
+#: non-Gaussian terms and the biases stay non-Gaussian.
+LIMIT_KINDS = {True: "gaussian", False: "d->inf (first layer and biases taken Gaussian)"}
 
+
+def _limits(arch: str, activation: str, x, y, ensemble: str) -> dict:
+    """The infinite-width NNGP/NTK next to a kernel estimate, and which limit they are; {} when there is none."""
+    from ..limits import kernels
+    from ..spec import ResNetSpec, SpecError, parse_arch, parse_ensemble
+
+    try:
         spec = parse_arch(arch)
         k = kernels(spec, activation, [x], [y])
-        return {"nngp_limit": float(k.nngp[0, 0]),
-                "ntk_limit": None if isinstance(spec, ResNetSpec) or k.ntk is None else float(k.ntk[0, 0])}
-    except Exception:  # noqa: BLE001 - the limit is extra information
+    except SpecError:  # no limit for this spec (the estimate itself was valid): the limit is extra information
         return {}
+    return {"nngp_limit": float(k.nngp[0, 0]),
+            "ntk_limit": None if isinstance(spec, ResNetSpec) or k.ntk is None else float(k.ntk[0, 0]),
+            "limit_kind": LIMIT_KINDS[parse_ensemble(ensemble).name == "gaussian"]}
+
+
+def _limit_caption(result: dict) -> str | None:
+    if result.get("limit_kind", "gaussian") == "gaussian":
+        return None
+    return ("nngp_limit / ntk_limit are the Gaussian-weight limits, i.e. the d -> inf limit of this ensemble (first layer "
+            "and biases taken Gaussian), not its N -> inf limit at this input dimension d")
 
 
 def _finish(kind: str, result: dict, params: dict, points: list, device: str, db: str | None, json_out: bool,
-            keys: tuple[str, ...] | None = None, table=None) -> None:
+            keys: tuple[str, ...] | None = None, table=None, caption: str | None = None) -> None:
     result = {k: _plain(v) for k, v in result.items()}
     result["device"] = device
     if db:
@@ -250,7 +281,7 @@ def _finish(kind: str, result: dict, params: dict, points: list, device: str, db
     if table is not None:
         table(result)
         return
-    t = Table(title=f"simulate {kind} ({device})")
+    t = Table(title=f"simulate {kind} ({device})", caption=caption)
     t.add_column("quantity")
     t.add_column("value", overflow="fold")
     for k in keys or tuple(result):
@@ -297,18 +328,9 @@ def _store(db: str, kind: str, params: dict, result: dict, points: list, device:
     return store_simulation(open_catalogue(db), kind, params, result, points, device)
 
 
-def _plot_spectrum(path: str, eigs, result: dict) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 4))
-    ax.hist(eigs, bins=80, density=True, alpha=0.7, label=f"eigenvalues of J J^T (N = {result['N']})")
-    ax.set_xlabel("lambda")
-    ax.set_ylabel("density")
-    ax.set_title("Jacobian spectrum (Monte Carlo)")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+def _save(fig, path: str) -> None:
+    """Write a figure of :mod:`graphexp_db.plots` to ``path`` (PNG); one line and exit 2 if it cannot be written."""
+    try:
+        fig.savefig(path, dpi=100)
+    except OSError as exc:
+        fail(f"cannot write {path!r}: {exc.strerror or exc}")

@@ -1,4 +1,4 @@
-"""Dask sweeps (graphexp_db.distributed) give exactly the serial results with the same seeds."""
+"""Dask sweeps (graphexp_db.distributed, called by graphexp_db.studies) give exactly the serial results with the same seeds."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("dask.distributed", reason="dask[distributed] is not installed")
 
-from graphexp_db import montecarlo as mc  # noqa: E402
+from graphexp_db import studies  # noqa: E402
 from graphexp_db.distributed import local_client, map_tasks  # noqa: E402
 
 
@@ -23,12 +23,12 @@ def test_studies_on_dask_equal_serial():
     with local_client(workers=2, processes=False) as client:
         addr = client.scheduler.address
         kw = dict(samples=3, seed=11)
-        assert mc.ntk_rate("mlp:L=1,sw=1.1,sb=0.1", "relu", [8, 16, 32], scheduler=addr, **kw) == \
-            mc.ntk_rate("mlp:L=1,sw=1.1,sb=0.1", "relu", [8, 16, 32], **kw)
-        assert mc.commutativity("resnet:L=2", "tanh", [8, 16], [2, 4], scheduler=addr, **kw) == \
-            mc.commutativity("resnet:L=2", "tanh", [8, 16], [2, 4], **kw)
-        assert mc.linearity("mlp:L=1", "tanh", [8, 16], scheduler=addr, steps=2, **kw) == \
-            mc.linearity("mlp:L=1", "tanh", [8, 16], steps=2, **kw)
+        assert studies.ntk_rate("mlp:L=1,sw=1.1,sb=0.1", "relu", [8, 16, 32], scheduler=addr, **kw) == \
+            studies.ntk_rate("mlp:L=1,sw=1.1,sb=0.1", "relu", [8, 16, 32], **kw)
+        assert studies.commutativity("resnet:L=2", "tanh", [8, 16], [2, 4], scheduler=addr, **kw) == \
+            studies.commutativity("resnet:L=2", "tanh", [8, 16], [2, 4], **kw)
+        assert studies.linearity("mlp:L=1", "tanh", [8, 16], scheduler=addr, steps=2, **kw) == \
+            studies.linearity("mlp:L=1", "tanh", [8, 16], steps=2, **kw)
 
 
 def test_cli_workers_flag_equals_serial():

@@ -126,3 +126,24 @@ def test_commutativity_accepts_a_resnet_spec_without_depth():
     out = json.loads(r.stdout)
     assert {(g["N"], g["L"]) for g in out["grid"]} == {(16, 2), (16, 4), (32, 2), (32, 4)}
     assert out["limit"] > 0
+
+
+@pytest.mark.parametrize("ensemble,kind", [("gaussian", "gaussian"),
+                                           ("rademacher", "d->inf (first layer and biases taken Gaussian)"),
+                                           ("sparse:1/2", "d->inf (first layer and biases taken Gaussian)")])
+def test_kernel_says_which_limit_it_prints(ensemble, kind):
+    # issue 8.4: at a fixed d a non-Gaussian net's N -> inf limit is not the Gaussian NNGP; the output says so
+    args = ["kernel", "--arch", "mlp:L=1", "--activation", "tanh", "--width", "8", "--samples", "4", "--ensemble", ensemble]
+    out = _json(args)
+    assert out["limit_kind"] == kind and isinstance(out["nngp_limit"], float) and isinstance(out["ntk_limit"], float)
+    text = runner.invoke(app, ["simulate", *args]).stdout
+    assert ("d -> inf limit of this ensemble" in " ".join(text.split())) == (ensemble != "gaussian")
+
+
+def test_linearity_refuses_relu():
+    # issue 10.2: the Hessian of a relu net is a distribution at the kink; refused, not a noisy number
+    r = runner.invoke(app, ["simulate", "linearity", "--arch", "mlp:L=1", "--activation", "relu", "--widths", "8,16",
+                            "--samples", "2", "--json"])
+    assert r.exit_code == 2 and r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "relu" in lines[0] and "Dirac delta" in lines[0]

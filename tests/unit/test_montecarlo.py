@@ -82,68 +82,71 @@ def test_hessian_vp_and_power_iteration_match_dense_hessian(arch):
     assert np.allclose(r["values"], dense, rtol=1e-4)
 
 
-def test_nngp_relu_arccos_closed_form():
+def test_nngp_relu_arccos_closed_form(xp):
     # MLP L=1, relu, sw=1, sb=0: K2 = (|x||y|/(2 pi d)) (sin t + (pi - t) cos t) -- computed here, not by limits.py
     x, y = np.array([1.0, 0.0]), np.array([0.6, 0.8])
     t = math.acos(float(x @ y) / (np.linalg.norm(x) * np.linalg.norm(y)))
     exact = (math.sin(t) + (math.pi - t) * math.cos(t)) / (2 * math.pi * 2)
-    r = mc.kernel_estimate("mlp:L=1,sw=1,sb=0", "relu", x, y, N=128, samples=400, seed=3)
+    r = mc.kernel_estimate("mlp:L=1,sw=1,sb=0", "relu", x, y, N=128, samples=400, seed=3, xp=xp)
     assert abs(r["nngp"] - exact) < 4 * r["nngp_stderr"]
 
 
 @pytest.mark.parametrize("arch,act", [("mlp:L=2,sw=1.2,sb=0.3", "tanh"), ("mlp:L=2,sw=1.4,sb=0.1", "relu"), (DAG, "erf")])
-def test_kernels_match_limits_engine(arch, act):
+def test_kernels_match_limits_engine(arch, act, xp):
     from graphexp_db.limits import kernels
 
     X = np.array([[1.0, 0.0, 0.5], [0.6, 0.8, -0.2]])
-    r = mc.kernel_matrices(arch, act, X, N=256, samples=120, seed=5)
+    r = mc.kernel_matrices(arch, act, X, N=256, samples=120, seed=5, xp=xp)
     lim = kernels(arch, act, X)
     # 4 standard errors plus 3% for the O(1/N) bias of the NTK at N = 256
     assert np.all(np.abs(r["nngp"] - lim.nngp) < 4 * r["nngp_stderr"] + 0.03 * np.abs(lim.nngp).max())
     assert np.all(np.abs(r["ntk"] - lim.ntk) < 4 * r["ntk_stderr"] + 0.03 * np.abs(lim.ntk).max())
 
 
-def test_resnet_covariance_matches_finite_depth_limit():
+def test_resnet_covariance_matches_finite_depth_limit(xp):
     from graphexp_db.limits import resnet_covariance
 
-    r = mc.resnet_covariance_estimate("resnet:L=4,sw=1", "relu", [1.0, 0.0], [0.6, 0.8], N=256, samples=60, seed=2)
+    r = mc.resnet_covariance_estimate("resnet:L=4,sw=1", "relu", [1.0, 0.0], [0.6, 0.8], N=256, samples=60, seed=2, xp=xp)
     lim = resnet_covariance("resnet:L=4,sw=1", "relu", [1.0, 0.0], [0.6, 0.8])
     assert abs(r["value"] - lim) < 4 * r["stderr"] + 0.01
 
 
-def test_jacobian_moments_match_free_probability():
-    from graphexp_db.limits import fuss_catalan, jacobian_moments
+def test_jacobian_moments_match_free_probability(xp):
+    from graphexp_db.counts import fuss_catalan
+    from graphexp_db.limits import jacobian_moments
 
-    r = mc.jacobian_moments_estimate("mlp:L=2,sw=1.3,sb=0.2", "tanh", q_in=1.0, N=512, samples=6, kmax=4, seed=0)
+    r = mc.jacobian_moments_estimate("mlp:L=2,sw=1.3,sb=0.2", "tanh", q_in=1.0, N=512, samples=6, kmax=4, seed=0, xp=xp)
     lim = jacobian_moments("mlp:L=2,sw=1.3,sb=0.2", "tanh", 1.0, 4)
     for k, (m, e, l) in enumerate(zip(r["moments"], r["stderr"], lim), start=1):
         # fluctuation 4 stderr + O(1/N) bias allowance (about 25 k / N relative, CONVENTIONS.md)
         assert abs(m - l) < 4 * e + 30 * k / 512 * l, (k, m, l, e)
-    lin = mc.jacobian_moments_estimate("mlp:L=1,sw=1", "identity", q_in=1.0, N=256, samples=8, kmax=3, seed=1)
+    lin = mc.jacobian_moments_estimate("mlp:L=1,sw=1", "identity", q_in=1.0, N=256, samples=8, kmax=3, seed=1, xp=xp)
     for k, (m, e) in enumerate(zip(lin["moments"], lin["stderr"]), start=1):
         exact = fuss_catalan(2, k)
         assert abs(m - exact) < 4 * e + 30 * k / 256 * exact
 
 
-def test_fourpoint_identity_exact_one_over_n():
+def test_fourpoint_identity_exact_one_over_n(xp):
     # identity MLP L=1, x = (1, 1): connected 4-point = 6/N exactly (graphexp_db.finite.fourpoint_series)
-    r = mc.fourpoint_estimate("mlp:L=1", "identity", [1.0, 1.0], N=4, samples=40000, seed=0)
+    r = mc.fourpoint_estimate("mlp:L=1", "identity", [1.0, 1.0], N=4, samples=40000, seed=0, xp=xp)
     assert abs(r["value"] - 6 / 4) < 4 * r["stderr"]
 
 
-def test_fourpoint_matches_exact_finite_width_series():
+def test_fourpoint_matches_exact_finite_width_series(xp):
     from graphexp_db.finite import fourpoint_series
     from graphexp_db.spec import parse_arch
 
     series = fourpoint_series(parse_arch("mlp:L=1,sw=1,sb=0.5"), "poly:0,1,0.5", [1, 1])
     exact = sum(float(v) * 4.0 ** (-j) for j, v in series.items())
-    r = mc.fourpoint_estimate("mlp:L=1,sw=1,sb=0.5", "poly:0,1,0.5", [1.0, 1.0], N=4, samples=40000, seed=0)
+    r = mc.fourpoint_estimate("mlp:L=1,sw=1,sb=0.5", "poly:0,1,0.5", [1.0, 1.0], N=4, samples=40000, seed=0, xp=xp)
     assert abs(r["value"] - exact) < 4 * r["stderr"]
 
 
 @pytest.mark.parametrize("name", ["gaussian", "rademacher", "uniform", "sparse:1/4"])
-def test_ensembles_moments(name):
-    w = mc.sample_weights(name, (400000,), np.random.default_rng(0))
+def test_ensembles_moments(name, xp):
+    from graphexp_db.backend import to_numpy
+
+    w = to_numpy(mc.sample_weights(name, (400000,), xp.random.default_rng(0), xp))
     m4 = float(parse_ensemble(name).moment(4))
     assert abs(np.mean(w)) < 0.01 and abs(np.mean(w**2) - 1) < 0.02
     assert abs(np.mean(w**4) - m4) < 0.05 * m4
@@ -205,3 +208,37 @@ def test_linearity_and_min_in_degree():
 def test_bad_input_raises(bad):
     with pytest.raises(mc.MonteCarloError):
         bad()
+
+
+def test_results_are_frozen_and_read_like_the_old_dicts():
+    import dataclasses
+
+    r = mc.kernel_estimate("mlp:L=1", "tanh", [1.0, 0.0], [0.0, 1.0], N=4, samples=3, seed=0)
+    assert isinstance(r, mc.KernelEstimate) and list(r) == ["nngp", "nngp_stderr", "ntk", "ntk_stderr"]
+    assert dict(r) == r.to_dict() and r["ntk"] == r.ntk and "ntk" in r and len(r) == 4
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.nngp = 0.0
+    j = mc.jacobian_moments_estimate("mlp:L=1", "tanh", q_in=1.0, N=4, samples=2, kmax=2, seed=0)
+    assert "eigenvalues" not in j and list(j) == ["moments", "stderr", "N", "samples", "q_in", "kmax"]
+    j = mc.jacobian_moments_estimate("mlp:L=1", "tanh", q_in=1.0, N=4, samples=2, kmax=2, seed=0, eigenvalues=True)
+    assert list(j)[-1] == "eigenvalues" and j["eigenvalues"].shape == (8,)
+    h = mc.hessian_norm("mlp:L=1", "tanh", [1.0, 1.0], N=4, samples=2, seed=0)
+    assert h["values"] == h.values and len(h.values) == 2
+
+
+@pytest.mark.parametrize("study", [
+    lambda: mc.hessian_norm("mlp:L=1", "relu", [1.0, 1.0], N=4),
+    lambda: mc.linearity("mlp:L=1", "relu", [8, 16], samples=2),
+])
+def test_hessian_of_kinked_activation_is_refused(study):
+    # issue 10.2: relu'' is a Dirac delta; the finite-difference "norm" was 260 +- 260, now a clear error
+    with pytest.raises(mc.MonteCarloError, match="Dirac delta at the kink"):
+        study()
+
+
+def test_old_study_names_resolve_to_the_studies_layer():
+    from graphexp_db import studies
+
+    assert mc.ntk_rate is studies.ntk_rate and mc.linearity is studies.linearity
+    with pytest.raises(AttributeError):
+        mc.no_such_name  # noqa: B018
