@@ -64,10 +64,10 @@ def main() -> None:
     for kind, arch, act in [("fourpoint", "mlp:L=2,sw=1.2,sb=0", "poly:0,1,0.5"), ("covariance", "mlp:L=2,sw=1.2,sb=0", "poly:0,1,0,1/3")]:
         spec = parse_arch(arch)
         if kind == "fourpoint":
-            t, s = timed(lambda: fourpoint_series(spec, act, X))
+            t, s = timed(lambda spec=spec, act=act: fourpoint_series(spec, act, X))
             n = estimate_pairings(spec, "fourpoint", act) + estimate_pairings(spec, "covariance", act)
         else:
-            t, s = timed(lambda: covariance_series(spec, act, X, Y))
+            t, s = timed(lambda spec=spec, act=act: covariance_series(spec, act, X, Y))
             n = estimate_pairings(spec, "covariance", act)
         est = n / rate
         row(f"   {kind} {arch} {act} ({len(s)} coefficients)", t, 1.0,
@@ -76,8 +76,8 @@ def main() -> None:
     print("\n2. both routes timed (quadratic, L = 2, covariance and NTK)")
     spec = parse_arch("mlp:L=2,sw=1.2,sb=0.3")
     for fn, name in [(covariance_series, "covariance"), (ntk_series, "ntk")]:
-        tg, g = timed(lambda: fn(spec, "poly:0.1,1,0.5", X, Y, method="graphs"))
-        tr, r = timed(lambda: fn(spec, "poly:0.1,1,0.5", X, Y, method="recursion"))
+        tg, g = timed(lambda fn=fn: fn(spec, "poly:0.1,1,0.5", X, Y, method="graphs"))
+        tr, r = timed(lambda fn=fn: fn(spec, "poly:0.1,1,0.5", X, Y, method="recursion"))
         row(f"   {name}: recursion (graphs {tg:.3f} s)", tr, None, f"| ratio {tg / tr:,.0f}x, equal: {dict(g) == dict(r)}")
 
     print("\n3. quadratic activation at L = 4, complete")

@@ -375,7 +375,6 @@ def _route(arch, activation, quantity: str, xs, *, max_order=None, method="auto"
            **kw) -> FiniteSeries:
     """Pick the route (``auto``: the layer recursion where it applies, else the graph sums)."""
     from . import recursion
-    from .moments import EXACT, QUADRATURE, method_of
 
     ens = parse_ensemble(ensemble)
     if ens.is_complex:
@@ -385,37 +384,47 @@ def _route(arch, activation, quantity: str, xs, *, max_order=None, method="auto"
     if max_order is not None and (not isinstance(max_order, int) or isinstance(max_order, bool) or max_order < 0):
         raise SpecError(f"max order must be a non-negative integer, got {max_order!r}")
     act = parse_activation(activation)
-    oracle = method_of(act)
     reason = recursion.supports(arch, ens, act, quantity)
     if method == "auto":
         method = "recursion" if reason is None else "graphs"
-    if method == "graphs" and not ens.is_gaussian:
+    if method == "recursion":
+        if reason is not None:
+            raise SpecError(reason + "; use --method graphs")
+        return _recursion_route(arch, act, quantity, xs, max_order, ens, kw.get("limit", DEFAULT_LIMIT))
+    if not ens.is_gaussian:
         # the pairing route's cumulant partitions for network quantities disagree with exact
         # enumeration of rademacher networks at depth >= 2 (tests/unit/test_recursion_nongaussian.py)
         raise SpecError(f"the graph route sums Gaussian pairings for networks; {ens} weights need the layer recursion"
                         + (f" ({reason})" if reason else ""))
-    if method == "recursion":
-        if reason is not None:
-            raise SpecError(reason + "; use --method graphs")
-        if oracle != EXACT and max_order is None:
-            max_order = DEFAULT_MAX_ORDER
-        if max_order is not None and max_order > MAX_RECURSION_ORDER and oracle != EXACT:
-            raise TooLarge(f"max order {max_order} is over {MAX_RECURSION_ORDER} for {act} (derivatives of order "
-                           f"{4 * max_order + 2} would be needed)")
-        if oracle == EXACT:
-            xs = [_exact_vector(x, "x" if i == 0 else "y") for i, x in enumerate(xs)]
-        else:
-            xs = [[float(v) for v in _exact_vector(x, "x" if i == 0 else "y")] for i, x in enumerate(xs)]
-        _check_budget(arch, act, quantity, max_order, kw.get("limit", DEFAULT_LIMIT))
-        coeffs = recursion.series(arch, act, xs, quantity, max_order=max_order, ensemble=ens)
-        errors = {}
-        if oracle == QUADRATURE:
-            fine = recursion.series(arch, act, xs, quantity, max_order=max_order, resolution=2)
-            errors = {j: abs(fine.get(j, 0.0) - coeffs.get(j, 0.0)) for j in sorted(set(coeffs) | set(fine))}
-        elif oracle != EXACT:
-            errors = {j: 0.0 for j in coeffs}
-        return FiniteSeries(coeffs, method="recursion", exact=oracle == EXACT, max_order=max_order, errors=errors, oracle=oracle,
-                            ensemble=ens)
+    return _graph_route(arch, act, quantity, xs, max_order, marked, **kw)
+
+
+def _recursion_route(arch, act, quantity, xs, max_order, ens, limit) -> FiniteSeries:
+    from . import recursion
+    from .moments import EXACT, QUADRATURE, method_of
+
+    oracle = method_of(act)
+    if oracle != EXACT and max_order is None:
+        max_order = DEFAULT_MAX_ORDER
+    if max_order is not None and max_order > MAX_RECURSION_ORDER and oracle != EXACT:
+        raise TooLarge(f"max order {max_order} is over {MAX_RECURSION_ORDER} for {act} (derivatives of order "
+                       f"{4 * max_order + 2} would be needed)")
+    xs = [_exact_vector(x, "x" if i == 0 else "y") for i, x in enumerate(xs)]
+    if oracle != EXACT:
+        xs = [[float(v) for v in x] for x in xs]
+    _check_budget(arch, act, quantity, max_order, limit)
+    coeffs = recursion.series(arch, act, xs, quantity, max_order=max_order, ensemble=ens)
+    errors = {}
+    if oracle == QUADRATURE:
+        fine = recursion.series(arch, act, xs, quantity, max_order=max_order, resolution=2)
+        errors = {j: abs(fine.get(j, 0.0) - coeffs.get(j, 0.0)) for j in sorted(set(coeffs) | set(fine))}
+    elif oracle != EXACT:
+        errors = {j: 0.0 for j in coeffs}
+    return FiniteSeries(coeffs, method="recursion", exact=oracle == EXACT, max_order=max_order, errors=errors, oracle=oracle,
+                        ensemble=ens)
+
+
+def _graph_route(arch, act, quantity, xs, max_order, marked, **kw) -> FiniteSeries:
     if quantity == "fourpoint-mixed":
         raise SpecError("the mixed (x, x, y, y) 4-point function has no graph route; use --method recursion")
     xs = [_exact_vector(x, "x" if i == 0 else "y") for i, x in enumerate(xs)]

@@ -57,8 +57,8 @@ COMMANDS = [
 # activation, so ``simulate fourpoint`` with tanh now has ``exact_series``/``exact_value`` too.
 ADDED: dict[str, tuple[str, ...]] = {
     "simulate kernel": ("limit_kind",),
-    "finite-width covariance": ("method", "max_order", "oracle"),
-    "finite-width fourpoint": ("method", "max_order", "oracle"),
+    "finite-width covariance": ("method", "max_order", "oracle", "ensemble"),
+    "finite-width fourpoint": ("method", "max_order", "oracle", "ensemble"),
     "simulate fourpoint": ("exact_series", "exact_value"),
 }
 
