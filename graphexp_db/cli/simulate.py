@@ -254,16 +254,30 @@ def _limits(arch: str, activation: str, x, y, ensemble: str) -> dict:
         k = kernels(spec, activation, [x], [y])
     except SpecError:  # no limit for this spec (the estimate itself was valid): the limit is extra information
         return {}
-    return {"nngp_limit": float(k.nngp[0, 0]),
-            "ntk_limit": None if isinstance(spec, ResNetSpec) or k.ntk is None else float(k.ntk[0, 0]),
-            "limit_kind": LIMIT_KINDS[parse_ensemble(ensemble).name == "gaussian"]}
+    out = {"nngp_limit": float(k.nngp[0, 0]),
+           "ntk_limit": None if isinstance(spec, ResNetSpec) or k.ntk is None else float(k.ntk[0, 0]),
+           "limit_kind": LIMIT_KINDS[parse_ensemble(ensemble).name == "gaussian"]}
+    ens = parse_ensemble(ensemble)
+    if not ens.is_gaussian:
+        # the exact N -> inf limit at this d: the N^0 term of the layer recursion (polynomial activations)
+        from ..finite import covariance_series
+
+        try:
+            series = covariance_series(spec, activation, [str(v) for v in x], [str(v) for v in y], ensemble=ens, max_order=0)
+            out["nngp_limit_fixed_d"] = float(series.get(0, 0))
+        except SpecError:
+            out["nngp_limit_fixed_d"] = None   # non-polynomial activation or a DAG: not available
+    return out
 
 
 def _limit_caption(result: dict) -> str | None:
     if result.get("limit_kind", "gaussian") == "gaussian":
         return None
-    return ("nngp_limit / ntk_limit are the Gaussian-weight limits, i.e. the d -> inf limit of this ensemble (first layer "
+    text = ("nngp_limit / ntk_limit are the Gaussian-weight limits, i.e. the d -> inf limit of this ensemble (first layer "
             "and biases taken Gaussian), not its N -> inf limit at this input dimension d")
+    if result.get("nngp_limit_fixed_d") is not None:
+        text += f"; the exact N -> inf limit at this d is nngp_limit_fixed_d = {result['nngp_limit_fixed_d']:.10g}"
+    return text
 
 
 def _finish(kind: str, result: dict, params: dict, points: list, device: str, db: str | None, json_out: bool,

@@ -165,3 +165,18 @@ def test_non_gaussian_truncation_keeps_the_leading_coefficients(ensemble):
         assert len(full) >= 3
         for J in (0, 1, 2):
             assert series(arch, "poly:0,1,1/2", xs, quantity, ensemble=ensemble, max_order=J) == {j: v for j, v in full.items() if j <= J}
+
+
+def test_simulate_kernel_reports_the_exact_fixed_d_limit():
+    import json
+
+    r = CliRunner().invoke(app, ["simulate", "kernel", "--arch", "mlp:L=2,sw=1,sb=0.5", "--activation", "poly:0,1,1/2",
+                                 "--x", "1,2", "--y", "1,-1", "--width", "128", "--samples", "4000", "--ensemble", "rademacher",
+                                 "--seed", "0", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["nngp_limit_fixed_d"] == float(F(71675, 16384))           # the N^0 term, exactly
+    # the Monte Carlo estimate at N = 128 sits at the fixed-d limit (+ a1/N), far from the Gaussian NNGP
+    expected = float(F(71675, 16384) - F(22993, 8192) / 128)
+    assert abs(out["nngp"] - expected) < 4 * out["nngp_stderr"]
+    assert abs(out["nngp"] - out["nngp_limit"]) > 4 * out["nngp_stderr"]
