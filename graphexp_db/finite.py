@@ -401,14 +401,16 @@ def _route(arch, activation, quantity: str, xs, *, max_order=None, method="auto"
 
 def _recursion_route(arch, act, quantity, xs, max_order, ens, limit) -> FiniteSeries:
     from . import recursion
-    from .moments import EXACT, QUADRATURE, method_of
+    from .moments import CLOSED, EXACT, QUADRATURE, method_of
 
     oracle = method_of(act)
     if oracle != EXACT and max_order is None:
         max_order = DEFAULT_MAX_ORDER
-    if max_order is not None and max_order > MAX_RECURSION_ORDER and oracle != EXACT:
+    forced = limit >= 10**12
+    if max_order is not None and max_order > MAX_RECURSION_ORDER and oracle != EXACT and not (forced and oracle == CLOSED):
+        hint = " (use --force: its closed form has every derivative)" if oracle == CLOSED else ""
         raise TooLarge(f"max order {max_order} is over {MAX_RECURSION_ORDER} for {act} (derivatives of order "
-                       f"{4 * max_order + 2} would be needed)")
+                       f"{4 * max_order + 2} would be needed){hint}")
     xs = [_exact_vector(x, "x" if i == 0 else "y") for i, x in enumerate(xs)]
     if oracle != EXACT:
         xs = [[float(v) for v in x] for x in xs]
