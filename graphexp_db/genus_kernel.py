@@ -1,0 +1,649 @@
+"""Compiled genus kernel: unrank a block of Wick pairings and count index classes in one pass.
+
+The reference path (:func:`graphexp_db.pair.PairingSpace.unrank` followed by
+:func:`graphexp_db.embed.embed_batch` and :func:`graphexp_db.embed.aggregate`) works on whole
+arrays and allocates several ``(B, slots)`` temporaries per round of label propagation.  This
+module does the same work per pairing in a compiled loop (numba ``@njit(parallel=True)`` on the
+CPU, one CUDA thread per pairing through CuPy on a GPU): mixed-radix unranking, union-find over
+the slots, then the *key* of the pairing
+
+    ``(n_exponent, crossing, surface code, chi, hidden classes, signature...)``
+
+which is all that :func:`graphexp_db.embed.aggregate` needs.  Aggregation stays exact (Python
+integers and :class:`fractions.Fraction`), and the result equals the reference path key for key.
+
+Orbit-level sums (:func:`orbit_terms`): for a word whose automorphism group contains the
+rotations (GUE ``tr H^(2n)``, trace words ``tr (W W^*)^k``), the pairings where edge 0 is paired
+with a fixed partner ``d`` form one rank range.  Every rotation orbit meets the range
+``R_d`` where ``d`` is the smallest partner distance the orbit realises, so summing over
+``R_1, R_2, ...`` the pairings whose smallest distance is exactly ``d``, each weighted by
+``|G| / c(pairing)`` with ``c`` the number of group elements mapping it into ``R_d``, gives the
+full sum exactly (double counting, as in Burnside's lemma).
+
+Examples
+--------
+>>> from graphexp_db.expand import gue_graph
+>>> from graphexp_db.finite import graph_terms
+>>> terms = pairing_terms(gue_graph(3))
+>>> terms == graph_terms(gue_graph(3))
+True
+>>> sorted((e, s, int(w)) for (e, s, _), w in terms.items())
+[(-2, 'S1', 10), (0, 'S0', 5)]
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from fractions import Fraction
+
+import numpy as np
+
+from .expand import OperatorGraph
+from .pair import PairingSpace, count_pairings
+from .spec import parse_ensemble
+
+__all__ = ["compiled_available", "pairing_keys", "partner_keys", "pairing_terms", "orbit_terms", "keys_terms",
+           "KEY_FIXED"]
+
+KEY_FIXED = 5  # key columns before the signature: n_exponent, crossing, surface code, chi, hidden classes
+_SHIFT = 64
+_SENTINEL = np.iinfo(np.int32).max
+CHUNK = 1 << 20
+
+
+def compiled_available() -> bool:
+    """True when numba imports (the compiled CPU kernel); else the numpy reference path is used.
+
+    >>> isinstance(compiled_available(), bool)
+    True
+    """
+    return _numba() is not None
+
+
+# --------------------------------------------------------------------------- static graph data
+class _Static:
+    """The graph and pairing space as flat int arrays (what the compiled kernels read)."""
+
+    def __init__(self, graph: OperatorGraph, space: PairingSpace | None):
+        self.graph = graph
+        n, S = graph.n_edges, graph.n_slots
+        self.rows = np.array([e.row for e in graph.edges], dtype=np.int32)
+        self.cols = np.array([e.col for e in graph.edges], dtype=np.int32)
+        self.hidden = np.array([s.kind == "N" for s in graph.slots], dtype=np.int32)
+        self.half = np.array([e.half_N for e in graph.edges], dtype=np.int32)
+        self.tree = np.array([e.tree for e in graph.edges], dtype=np.int32)
+        self.flip = np.array([e.flip for e in graph.edges], dtype=np.int32)
+        special = [(i, 0, 0) for i, s in enumerate(graph.slots) if s.kind == "in" and s.tag == "x"]
+        special += [(i, 1, 0) for i, s in enumerate(graph.slots) if s.kind == "in" and s.tag == "y"]
+        special += [(i, 2, s.mark) for i, s in enumerate(graph.slots) if s.mark]
+        # numpy reference: input counts first, then marks override (last mark in slot order wins)
+        self.sp = np.array(special, dtype=np.int32).reshape(-1, 3)
+        # flags: 0 word?, 1 hermitian, 2 real-rule twist check, 3 n_traces, 4 n, 5 S
+        self.flags = np.array([int(graph.is_word), int(graph.rule == "hermitian"), int(graph.rule == "real"),
+                               graph.n_traces, n, S], dtype=np.int64)
+        if space is not None:
+            kinds, sizes, loff, left, roff, right = [], [], [0], [], [0], []
+            for g, size in zip(space.groups, space.sizes):
+                kinds.append(0 if g.kind == "matching" else 1)
+                sizes.append(size)
+                left += list(g.left)
+                right += list(g.right)
+                loff.append(len(left))
+                roff.append(len(right))
+            self.g_kind = np.array(kinds, dtype=np.int64)
+            self.g_size = np.array(sizes, dtype=np.int64)
+            self.g_loff = np.array(loff, dtype=np.int64)
+            self.g_left = np.array(left or [0], dtype=np.int32)
+            self.g_roff = np.array(roff, dtype=np.int64)
+            self.g_right = np.array(right or [0], dtype=np.int32)
+
+    @property
+    def width(self) -> int:
+        return KEY_FIXED + len(self.sp)
+
+
+# --------------------------------------------------------------------------- numpy reference keys
+def _reference_keys(graph: OperatorGraph, P=None, blocks_next=None) -> np.ndarray:
+    """The same key rows from the reference :func:`~graphexp_db.embed.embed_batch` (for tests and
+    as the fallback when numba is missing)."""
+    from .embed import _SENTINEL as SENT
+    from .embed import embed_batch, surface_codes
+
+    b = embed_batch(graph, P, blocks_next=blocks_next)
+    sig = b.signature
+    K = _Static(graph, None).width - KEY_FIXED
+    sig = sig[:, :K] if K else np.zeros((len(sig), 0), dtype=np.int32)
+    assert K == 0 or (b.signature[:, K:] == SENT).all()
+    chi = np.asarray(b.chi)
+    return np.column_stack([b.n_exponent, b.crossing, surface_codes(b), chi, b.n_classes, sig]).astype(np.int64)
+
+
+# --------------------------------------------------------------------------- public entry points
+def pairing_keys(graph: OperatorGraph, ensemble="gaussian", start: int = 0, stop: int | None = None, *,
+                 xp=None, compiled: bool = True) -> np.ndarray:
+    """Key rows ``(n_exponent, crossing, surface, chi, hidden classes, signature...)`` of the
+    pairings with rank in ``[start, stop)``, unranked and embedded in one compiled pass.
+
+    ``xp`` = cupy runs the CUDA kernel; ``compiled=False`` (or no numba) uses the numpy reference.
+
+    Examples
+    --------
+    >>> from graphexp_db.expand import gue_graph
+    >>> pairing_keys(gue_graph(2))[:, :5].tolist()   # genus 0, 1, 0
+    [[0, 0, 0, 2, 3], [-2, 0, 1, 0, 1], [0, 0, 0, 2, 3]]
+    """
+    space = PairingSpace(graph, ensemble)
+    stop = space.total if stop is None else min(stop, space.total)
+    start = min(start, stop)
+    if xp is not None and xp.__name__ == "cupy":
+        return _gpu_pairing_keys(xp, _Static(graph, space), start, stop)
+    if not compiled or _numba() is None or space.total >= 2**62:
+        return _reference_keys(graph, space.unrank(start, stop))
+    st = _Static(graph, space)
+    out = np.empty((stop - start, st.width), dtype=np.int64)
+    if stop > start:
+        _kernels()["ranks"](np.int64(start), st.g_kind, st.g_size, st.g_loff, st.g_left, st.g_roff, st.g_right,
+                            st.rows, st.cols, st.hidden, st.half, st.tree, st.flip, st.sp, st.flags, out)
+    return out
+
+
+def partner_keys(graph: OperatorGraph, P=None, *, blocks_next=None, compiled: bool = True) -> np.ndarray:
+    """Key rows for explicit partner maps ``P`` (B, n_edges) or cumulant blocks ``blocks_next``.
+
+    >>> from graphexp_db.expand import trace_word_graph
+    >>> partner_keys(trace_word_graph(1, 1), np.array([[1, 0]]))[:, :3].tolist()
+    [[0, 0, 0]]
+    """
+    T = np.asarray(P if P is not None else blocks_next, dtype=np.int32)
+    if not compiled or _numba() is None:
+        return _reference_keys(graph, P, blocks_next)
+    st = _Static(graph, None)
+    out = np.empty((T.shape[0], st.width), dtype=np.int64)
+    if len(T):
+        _kernels()["given"](np.ascontiguousarray(T), np.int64(P is not None), st.rows, st.cols, st.hidden, st.half,
+                            st.tree, st.flip, st.sp, st.flags, out)
+    return out
+
+
+def keys_terms(graph: OperatorGraph, keys: np.ndarray, *, weights=None, marked: bool = False,
+               census: dict | None = None) -> dict:
+    """Exact terms ``{(n_exponent, surface, factors): weight}`` of key rows (as
+    :func:`graphexp_db.embed.aggregate` gives for the same pairings).
+
+    >>> from graphexp_db.expand import gue_graph
+    >>> keys_terms(gue_graph(2), pairing_keys(gue_graph(2)))
+    {(0, 'S0', ()): Fraction(2, 1), (-2, 'S1', ()): Fraction(1, 1)}
+    """
+    from .embed import aggregate_keys
+
+    cols = [0, 1, 2] + list(range(KEY_FIXED, keys.shape[1]))
+    k = keys[:, cols]
+    if not marked:
+        k = k.copy()
+        k[:, 1] = 0
+    return aggregate_keys(graph, k, tree=not graph.is_word, weights=weights, marked=marked, census=census)
+
+
+def pairing_terms(graph: OperatorGraph, ensemble="gaussian", *, marked: bool = False, census: dict | None = None,
+                  start: int = 0, stop: int | None = None, xp=None, chunk: int = CHUNK) -> dict:
+    """Exact terms of the Wick pairings of ``graph`` with rank in ``[start, stop)`` through the
+    compiled kernel (``graph_terms`` of :mod:`graphexp_db.finite` for Gaussian/complex/GUE).
+
+    >>> from graphexp_db.expand import trace_word_graph
+    >>> pairing_terms(trace_word_graph(1, 2))   # real Ginibre: 2 + 1/N
+    {(0, 'S0', ()): Fraction(2, 1), (-1, 'N1', ()): Fraction(1, 1)}
+    """
+    total = count_pairings(graph, ensemble)
+    stop = total if stop is None else min(stop, total)
+    out: dict = defaultdict(Fraction)
+    for lo in range(start, stop, chunk):
+        keys = pairing_keys(graph, ensemble, lo, min(lo + chunk, stop), xp=xp)
+        for k, w in keys_terms(graph, keys, marked=marked, census=census).items():
+            out[k] += w
+    return dict(out)
+
+
+def orbit_terms(graph: OperatorGraph, ensemble="gaussian", *, census: dict | None = None, chunk: int = CHUNK) -> dict:
+    """The same exact terms as :func:`pairing_terms` over the whole space, summed over rotation
+    orbit representatives of a cyclic word (GUE words, ``tr (W W^*)^k`` with complex weights).
+
+    The group is generated by the rotation ``r`` of the word by its period ``q`` (1 for GUE, 2 for
+    ``W W^*``).  ``R_d`` is the rank range where edge 0 is paired with edge ``d`` (edges of the
+    first group are ranked by their partner of edge 0 first).  A pairing in ``R_d`` is kept when
+    no rotation maps it into an earlier ``R_d'``, and weighted by ``|G| / c`` where ``c`` counts
+    the rotations mapping it into ``R_d``.  Only ``sum_d |R_d| <= total`` pairings are unranked,
+    and the last ranges are skipped once every orbit is accounted for (the census of pairings
+    reaches the total).
+
+    Examples
+    --------
+    >>> from graphexp_db.expand import gue_graph
+    >>> from graphexp_db.finite import graph_terms
+    >>> orbit_terms(gue_graph(5)) == graph_terms(gue_graph(5))
+    True
+    """
+    from .spec import SpecError
+
+    space = PairingSpace(graph, ensemble)
+    q = _rotation_period(graph, space)
+    if q is None:
+        raise SpecError("orbit sums need a one-group cyclic word (gue, or trace p=1 with complex weights)")
+    n = graph.n_edges
+    G = n // q
+    group = space.groups[0]
+    size = space.sizes[0]
+    first_radix = (n - 1) if group.kind == "matching" else n // 2
+    span = size // first_radix  # ranks per value of edge 0's partner digit
+    counts: dict = defaultdict(int)  # (key..., c) -> number of kept pairings
+    seen = Fraction(0)
+    st = _Static(graph, space)
+    kern = _kernels() if _numba() is not None else None
+    for digit in range(first_radix):
+        lo, hi = digit * span, (digit + 1) * span
+        for a in range(lo, hi, chunk):
+            b = min(a + chunk, hi)
+            if kern is not None:
+                keys = np.empty((b - a, st.width + 1), dtype=np.int64)
+                kern["orbit"](np.int64(a), np.int64(q), st.g_kind, st.g_size, st.g_loff, st.g_left, st.g_roff,
+                              st.g_right, st.rows, st.cols, st.hidden, st.half, st.tree, st.flip, st.sp, st.flags, keys)
+            else:
+                P = space.unrank(a, b)
+                keys = np.column_stack([_reference_keys(graph, P), _orbit_c_numpy(P, q, space)])
+            keep = keys[:, -1] > 0
+            kk = keys[keep]
+            if len(kk):
+                rows, mult = np.unique(kk[:, [0, 1, 2] + list(range(KEY_FIXED, kk.shape[1]))], axis=0, return_counts=True)
+                for r, m in zip(rows.tolist(), mult.tolist()):
+                    counts[tuple(r)] += m
+                seen += sum(Fraction(G * int(m), int(c)) for c, m in zip(*np.unique(kk[:, -1], return_counts=True)))
+        if seen == space.total:
+            break
+    keyrows, weights = [], []
+    for r, m in counts.items():
+        keyrows.append(r[:-1])
+        weights.append(Fraction(G * m, r[-1]))
+    keys = np.array(keyrows, dtype=np.int64).reshape(len(keyrows), -1)
+    from .embed import aggregate_keys
+
+    # the census counts pairings: weights are integers per (exponent, surface) once summed
+    raw: dict = {}
+    terms = aggregate_keys(graph, keys, tree=False, weights=weights, census=raw, weighted_census=True)
+    if census is not None:
+        for k, v in raw.items():
+            census[k] = census.get(k, 0) + int(v)
+    return terms
+
+
+def _rotation_period(graph: OperatorGraph, space: PairingSpace) -> int | None:
+    """Period q such that rotating the word by q letters is an automorphism preserving the pairing
+    structure, for one-group words; None otherwise."""
+    if not graph.is_word or graph.n_traces != 1 or len(space.groups) != 1:
+        return None
+    n = graph.n_edges
+    sig = [(e.mat, e.flip, e.conj, graph.slots[e.row].mark, graph.slots[e.col].mark) for e in graph.edges]
+    for q in range(1, n + 1):
+        if n % q == 0 and all(sig[i] == sig[(i + q) % n] for i in range(n)):
+            break
+    g = space.groups[0]
+    if q == n:
+        return None
+    if g.kind == "matching" and graph.rule != "hermitian":
+        return None  # real words: rotations plus twists; not covered here
+    if g.kind == "bijection" and not (list(g.left) == list(range(0, n, 2)) and q == 2):
+        return None
+    if g.kind == "matching" and list(g.left) != list(range(n)):
+        return None
+    return q
+
+
+def _orbit_c_numpy(P: np.ndarray, q: int, space: PairingSpace) -> np.ndarray:
+    """Reference for the compiled orbit weight: c = #rotations mapping the pairing into its own
+    first-partner range when that range is the smallest reachable, else 0."""
+    B, n = P.shape
+    d0 = P[:, 0]
+    best = np.full(B, n, dtype=np.int64)
+    c = np.zeros(B, dtype=np.int64)
+    for t in range(0, n, q):  # rotate so that edge t becomes edge 0: partner distance (P[t] - t) mod n
+        dist = (P[:, t] - t) % n
+        c = np.where(dist < best, 1, np.where(dist == best, c + 1, c))
+        best = np.minimum(best, dist)
+    return np.where(best == d0, c, 0)
+
+
+# --------------------------------------------------------------------------- numba kernels
+def _numba():
+    """The numba module, or None (not installed, or disabled by ``GRAPHEXP_NO_NUMBA``)."""
+    return _nb
+
+
+def _kernels() -> dict:
+    return _KERNELS
+
+
+if os.environ.get("GRAPHEXP_NO_NUMBA"):
+    _nb = None
+else:
+    try:
+        import numba as _nb  # noqa: PLC0415  (compiled CPU kernel; the numpy path is the fallback)
+    except ImportError:  # pragma: no cover - numba is a dependency; keep the reference path usable
+        _nb = None
+
+_KERNELS: dict = {}
+if _nb is not None:
+    njit, prange = _nb.njit, _nb.prange
+
+    @njit(cache=True, inline="always")
+    def find(parent, a):
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    @njit(cache=True, inline="always")
+    def union(parent, a, b):
+        ra = find(parent, a)
+        rb = find(parent, b)
+        if ra < rb:
+            parent[rb] = ra
+        elif rb < ra:
+            parent[ra] = rb
+
+    @njit(cache=True)
+    def unrank(r, g_kind, g_size, g_loff, g_left, g_roff, g_right, P, avail, digits):
+        ng = g_kind.shape[0]
+        for gi in range(ng - 1, -1, -1):
+            size = g_size[gi]
+            local = r % size
+            r = r // size
+            lo, hi = g_loff[gi], g_loff[gi + 1]
+            m = hi - lo
+            if g_kind[gi] == 0:  # matching: radices m-1, m-3, ..., 1
+                nd = m // 2
+                for j in range(nd - 1, -1, -1):
+                    radix = m - 1 - 2 * j
+                    digits[j] = local % radix
+                    local //= radix
+                na = m
+                for j in range(m):
+                    avail[j] = g_left[lo + j]
+                for j in range(nd):
+                    a = avail[0]
+                    d = digits[j] + 1
+                    b = avail[d]
+                    # drop positions 0 and d
+                    w = 0
+                    for i in range(1, na):
+                        if i != d:
+                            avail[w] = avail[i]
+                            w += 1
+                    na -= 2
+                    P[a] = b
+                    P[b] = a
+            else:  # bijection left -> right: radices m, m-1, ..., 1
+                rlo = g_roff[gi]
+                for j in range(m - 1, -1, -1):
+                    radix = m - j
+                    digits[j] = local % radix
+                    local //= radix
+                na = m
+                for j in range(m):
+                    avail[j] = g_right[rlo + j]
+                for j in range(m):
+                    d = digits[j]
+                    b = avail[d]
+                    for i in range(d, na - 1):
+                        avail[i] = avail[i + 1]
+                    na -= 1
+                    a = g_left[lo + j]
+                    P[a] = b
+                    P[b] = a
+
+    @njit(cache=True)
+    def embed_row(T, is_pair, rows, cols, hidden, half, tree, flip, sp, flags, parent, cnt, out):
+        word, herm, realrule, ntr, n, S = flags[0], flags[1], flags[2], flags[3], flags[4], flags[5]
+        for s in range(S):
+            parent[s] = s
+        n_blocks = 0
+        crossing = 0
+        half_pairs = 0
+        twisted = 0
+        for e in range(n):
+            f = T[e]
+            if is_pair:
+                rep = e < f
+            else:
+                rep = f <= e
+            if rep:
+                n_blocks += 1
+                if half[e]:
+                    half_pairs += 1
+                if is_pair:
+                    if tree[e] != tree[f]:
+                        crossing += 1
+                    if flip[e] == flip[f]:
+                        twisted = 1
+            if is_pair and not rep:
+                continue
+            if herm and is_pair:
+                union(parent, rows[e], cols[f])
+                union(parent, cols[e], rows[f])
+            else:
+                union(parent, rows[e], rows[f])
+                union(parent, cols[e], cols[f])
+        ncls = 0
+        for s in range(S):
+            if find(parent, s) == s and hidden[s]:
+                ncls += 1
+        if word:
+            chi = ntr + n_blocks + ncls - n
+            expo = ncls - n // 2 - ntr
+            if not is_pair:
+                surf = 2000 + chi
+            elif realrule and twisted:
+                surf = 1000 + 2 * ntr - chi
+            else:
+                surf = (2 * ntr - chi) // 2
+        else:
+            expo = ncls - half_pairs
+            chi = ncls + 1 + (n_blocks - half_pairs) - n_blocks
+            surf = 0
+        out[0] = expo
+        out[1] = crossing if is_pair else 0
+        out[2] = surf
+        out[3] = chi
+        out[4] = ncls
+        K = sp.shape[0]
+        if K:
+            # per-class counters keyed by root: cnt[root, 0..3] = x, y, marks, level
+            for j in range(K):
+                rt = find(parent, sp[j, 0])
+                cnt[rt, 0] = 0
+                cnt[rt, 1] = 0
+                cnt[rt, 2] = 0
+                cnt[rt, 3] = 0
+            for j in range(K):
+                rt = find(parent, sp[j, 0])
+                kind = sp[j, 1]
+                if kind == 2:
+                    cnt[rt, 2] += 1
+                    cnt[rt, 3] = sp[j, 2]
+                else:
+                    cnt[rt, kind] += 1
+            # one code per distinct root, sentinel for repeats; then sort
+            for j in range(K):
+                rt = find(parent, sp[j, 0])
+                first = True
+                for i in range(j):
+                    if find(parent, sp[i, 0]) == rt:
+                        first = False
+                        break
+                if not first:
+                    out[KEY_FIXED + j] = _SENTINEL
+                elif cnt[rt, 2] > 0:
+                    out[KEY_FIXED + j] = 4096 + cnt[rt, 3] * _SHIFT + cnt[rt, 2]
+                else:
+                    out[KEY_FIXED + j] = cnt[rt, 0] * _SHIFT + cnt[rt, 1]
+            for j in range(1, K):  # insertion sort
+                v = out[KEY_FIXED + j]
+                i = j - 1
+                while i >= 0 and out[KEY_FIXED + i] > v:
+                    out[KEY_FIXED + i + 1] = out[KEY_FIXED + i]
+                    i -= 1
+                out[KEY_FIXED + i + 1] = v
+
+    BLOCK = 4096
+
+    @njit(parallel=True, cache=True)
+    def ranks(start, g_kind, g_size, g_loff, g_left, g_roff, g_right, rows, cols, hidden, half, tree, flip, sp, flags, out):
+        B = out.shape[0]
+        n, S = flags[4], flags[5]
+        nblk = (B + BLOCK - 1) // BLOCK
+        for blk in prange(nblk):
+            P = np.empty(n, dtype=np.int32)
+            avail = np.empty(n, dtype=np.int32)
+            digits = np.empty(n, dtype=np.int64)
+            parent = np.empty(S, dtype=np.int32)
+            cnt = np.empty((S, 4), dtype=np.int64)
+            for b in range(blk * BLOCK, min(B, (blk + 1) * BLOCK)):
+                unrank(start + b, g_kind, g_size, g_loff, g_left, g_roff, g_right, P, avail, digits)
+                embed_row(P, True, rows, cols, hidden, half, tree, flip, sp, flags, parent, cnt, out[b])
+
+    @njit(parallel=True, cache=True)
+    def given(T, is_pair, rows, cols, hidden, half, tree, flip, sp, flags, out):
+        B = out.shape[0]
+        S = flags[5]
+        nblk = (B + BLOCK - 1) // BLOCK
+        for blk in prange(nblk):
+            parent = np.empty(S, dtype=np.int32)
+            cnt = np.empty((S, 4), dtype=np.int64)
+            for b in range(blk * BLOCK, min(B, (blk + 1) * BLOCK)):
+                embed_row(T[b], is_pair != 0, rows, cols, hidden, half, tree, flip, sp, flags, parent, cnt, out[b])
+
+    @njit(parallel=True, cache=True)
+    def orbit(start, q, g_kind, g_size, g_loff, g_left, g_roff, g_right, rows, cols, hidden, half, tree, flip, sp, flags, out):
+        B = out.shape[0]
+        n, S = flags[4], flags[5]
+        W = out.shape[1] - 1
+        nblk = (B + BLOCK - 1) // BLOCK
+        for blk in prange(nblk):
+            P = np.empty(n, dtype=np.int32)
+            avail = np.empty(n, dtype=np.int32)
+            digits = np.empty(n, dtype=np.int64)
+            parent = np.empty(S, dtype=np.int32)
+            cnt = np.empty((S, 4), dtype=np.int64)
+            for b in range(blk * BLOCK, min(B, (blk + 1) * BLOCK)):
+                unrank(start + b, g_kind, g_size, g_loff, g_left, g_roff, g_right, P, avail, digits)
+                d0 = P[0]
+                c = 0
+                for t in range(0, n, q):
+                    dist = P[t] - t
+                    if dist < 0:
+                        dist += n
+                    if dist < d0:
+                        c = 0
+                        break
+                    if dist == d0:
+                        c += 1
+                out[b, W] = c
+                if c > 0:
+                    embed_row(P, True, rows, cols, hidden, half, tree, flip, sp, flags, parent, cnt, out[b, :W])
+
+
+    _KERNELS.update(ranks=ranks, given=given, orbit=orbit)
+
+
+# --------------------------------------------------------------------------- CUDA kernel (CuPy)
+_CUDA_SRC = r"""
+extern "C" __global__ void pairing_keys(
+    const long long start, const long long B, const int ng,
+    const long long* g_kind, const long long* g_size, const long long* g_loff, const int* g_left,
+    const long long* g_roff, const int* g_right,
+    const int* rows, const int* cols, const int* hidden, const int* half, const int* tree, const int* flip,
+    const int word, const int herm, const int realrule, const int ntr, const int n, const int S,
+    long long* out, const int W)
+{
+    long long b = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (b >= B) return;
+    int P[MAXN], avail[MAXN], parent[MAXS];
+    long long digits[MAXN];
+    long long r = start + b;
+    for (int gi = ng - 1; gi >= 0; --gi) {
+        long long size = g_size[gi];
+        long long local = r % size; r /= size;
+        int lo = (int)g_loff[gi], m = (int)(g_loff[gi + 1] - lo);
+        if (g_kind[gi] == 0) {
+            int nd = m / 2;
+            for (int j = nd - 1; j >= 0; --j) { int radix = m - 1 - 2 * j; digits[j] = local % radix; local /= radix; }
+            int na = m;
+            for (int j = 0; j < m; ++j) avail[j] = g_left[lo + j];
+            for (int j = 0; j < nd; ++j) {
+                int a = avail[0]; int d = (int)digits[j] + 1; int bb = avail[d]; int w = 0;
+                for (int i = 1; i < na; ++i) if (i != d) avail[w++] = avail[i];
+                na -= 2; P[a] = bb; P[bb] = a;
+            }
+        } else {
+            int rlo = (int)g_roff[gi];
+            for (int j = m - 1; j >= 0; --j) { int radix = m - j; digits[j] = local % radix; local /= radix; }
+            int na = m;
+            for (int j = 0; j < m; ++j) avail[j] = g_right[rlo + j];
+            for (int j = 0; j < m; ++j) {
+                int d = (int)digits[j]; int bb = avail[d];
+                for (int i = d; i < na - 1; ++i) avail[i] = avail[i + 1];
+                na -= 1; int a = g_left[lo + j]; P[a] = bb; P[bb] = a;
+            }
+        }
+    }
+    for (int s = 0; s < S; ++s) parent[s] = s;
+    int n_blocks = 0, crossing = 0, half_pairs = 0, twisted = 0;
+    for (int e = 0; e < n; ++e) {
+        int f = P[e];
+        if (e >= f) continue;
+        n_blocks++; if (half[e]) half_pairs++;
+        if (tree[e] != tree[f]) crossing++;
+        if (flip[e] == flip[f]) twisted = 1;
+        int u1 = rows[e], v1 = herm ? cols[f] : rows[f], u2 = cols[e], v2 = herm ? rows[f] : cols[f];
+        int pu[2] = {u1, u2}, pv[2] = {v1, v2};
+        for (int k = 0; k < 2; ++k) {
+            int x = pu[k]; while (parent[x] != x) x = parent[x];
+            int y = pv[k]; while (parent[y] != y) y = parent[y];
+            if (x < y) parent[y] = x; else if (y < x) parent[x] = y;
+        }
+    }
+    int ncls = 0;
+    for (int s = 0; s < S; ++s) { int x = s; while (parent[x] != x) x = parent[x]; if (x == s && hidden[s]) ncls++; }
+    long long expo, chi, surf;
+    if (word) {
+        chi = ntr + n_blocks + ncls - n; expo = ncls - n / 2 - ntr;
+        surf = (realrule && twisted) ? 1000 + 2 * ntr - chi : (2 * ntr - chi) / 2;
+    } else {
+        expo = ncls - half_pairs; chi = ncls + 1 - half_pairs; surf = 0;
+    }
+    long long* o = out + b * W;
+    o[0] = expo; o[1] = crossing; o[2] = surf; o[3] = chi; o[4] = ncls;
+}
+"""
+
+
+def _gpu_pairing_keys(xp, st: _Static, start: int, stop: int) -> np.ndarray:
+    """CUDA version of the ``ranks`` kernel (one thread per pairing).  Graphs with a signature
+    (input moments or D-marks) are embedded on the host: only their keys' fixed part is compiled."""
+    from .backend import to_numpy
+
+    if len(st.sp):
+        P = PairingSpace(st.graph).unrank(start, stop)
+        return _reference_keys(st.graph, P)
+    n, S = st.graph.n_edges, st.graph.n_slots
+    B = stop - start
+    src = "#define MAXN %d\n#define MAXS %d\n" % (max(n, 1), max(S, 1)) + _CUDA_SRC
+    kern = xp.RawKernel(src, "pairing_keys")
+    out = xp.empty((B, st.width), dtype=xp.int64)
+    if B:
+        dev = [xp.asarray(a) for a in (st.g_kind, st.g_size, st.g_loff, st.g_left, st.g_roff, st.g_right, st.rows,
+                                       st.cols, st.hidden, st.half, st.tree, st.flip)]
+        f = st.flags
+        threads = 256
+        kern(((B + threads - 1) // threads,), (threads,),
+             (np.int64(start), np.int64(B), np.int32(len(st.g_kind)), *dev, np.int32(f[0]), np.int32(f[1]),
+              np.int32(f[2]), np.int32(f[3]), np.int32(n), np.int32(S), out, np.int32(st.width)))
+    return to_numpy(out)

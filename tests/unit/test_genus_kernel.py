@@ -1,0 +1,86 @@
+"""The compiled genus kernel (numba) equals the numpy reference path key for key and term for term."""
+
+import functools
+
+import numpy as np
+import pytest
+
+from graphexp_db import genus_kernel as gk
+from graphexp_db.embed import aggregate, embed_batch
+from graphexp_db.expand import gue_graph, iter_operator_graphs, jacobian_graph, trace_word_graph
+from graphexp_db.finite import gue_genus_table, harer_zagier
+from graphexp_db.pair import PairingSpace, iter_partitions
+from graphexp_db.spec import parse_arch
+
+pytestmark = pytest.mark.skipif(not gk.compiled_available(), reason="numba is not installed: only the reference path runs")
+
+
+@functools.lru_cache(maxsize=None)
+def _graphs():
+    out = [("gue", gue_graph(5), "gaussian", False), ("trace real", trace_word_graph(2, 3), "gaussian", False),
+           ("trace complex", trace_word_graph(2, 4), "complex", False), ("jacobian", jacobian_graph(2, 3), "gaussian", False)]
+    for arch, quantity, order in (("mlp:L=1", "covariance", 5), ("mlp:L=2", "ntk", 2), ("mlp:L=1", "fourpoint", 3),
+                                  ('{"kind":"dag","edges":[[0,1],[1,2],[0,2]]}', "covariance", 4)):
+        graphs = list(iter_operator_graphs(parse_arch(arch), quantity, order))
+        big = sorted(graphs, key=lambda g: -PairingSpace(g).total)[:3]  # the largest pairing spaces
+        out += [(f"{quantity} {arch}", g, "gaussian", quantity == "ntk") for g in big]
+    return tuple(out)
+
+
+@pytest.mark.parametrize("name,graph,ensemble,marked", _graphs(), ids=[x[0] for x in _graphs()])
+def test_compiled_keys_equal_reference_on_random_blocks(name, graph, ensemble, marked):
+    space = PairingSpace(graph, ensemble)
+    rng = np.random.default_rng(7)
+    for _ in range(3):
+        lo = int(rng.integers(0, max(1, space.total - 5000)))
+        hi = min(space.total, lo + int(rng.integers(1, 5000)))
+        fast = gk.pairing_keys(graph, ensemble, lo, hi)
+        ref = gk.pairing_keys(graph, ensemble, lo, hi, compiled=False)
+        assert fast.shape == ref.shape and (fast == ref).all()
+        P = space.unrank(lo, hi)
+        assert (gk.partner_keys(graph, P) == ref).all()
+        census_a, census_b = {}, {}
+        assert gk.keys_terms(graph, fast, marked=marked, census=census_a) == aggregate(
+            graph, embed_batch(graph, P), marked=marked, census=census_b)
+        assert census_a == census_b
+
+
+@pytest.mark.parametrize("graph", [trace_word_graph(1, 4), jacobian_graph(1, 2)])
+def test_compiled_keys_on_cumulant_partitions(graph):
+    reps, weights = [], []
+    for blocks, w in iter_partitions(graph, "rademacher"):
+        nxt = np.empty(graph.n_edges, dtype=np.int32)
+        for b in blocks:
+            nxt[list(b)] = list(b[1:]) + [b[0]]
+        reps.append(nxt)
+        weights.append(w)
+    R = np.stack(reps)
+    fast = gk.partner_keys(graph, None, blocks_next=R)
+    ref = gk.partner_keys(graph, None, blocks_next=R, compiled=False)
+    assert (fast == ref).all()
+    assert gk.keys_terms(graph, fast, weights=weights) == aggregate(graph, embed_batch(graph, None, blocks_next=R), weights=weights)
+
+
+def test_gue_genus_table_equals_harer_zagier_through_the_kernel():
+    table = gue_genus_table(7)
+    for n in range(1, 8):
+        assert table[n] == harer_zagier(n)
+
+
+@pytest.mark.parametrize("graph,ensemble", [(gue_graph(4), "gaussian"), (gue_graph(6), "gaussian"),
+                                            (trace_word_graph(1, 5), "complex"), (trace_word_graph(1, 7), "complex")])
+def test_orbit_sums_equal_full_enumeration(graph, ensemble):
+    c_full, c_orb = {}, {}
+    full = gk.pairing_terms(graph, ensemble, census=c_full)
+    assert gk.orbit_terms(graph, ensemble, census=c_orb) == full
+    assert c_orb == c_full
+
+
+def test_orbit_weight_compiled_equals_numpy_reference():
+    graph = gue_graph(5)
+    space = PairingSpace(graph)
+    st = gk._Static(graph, space)
+    keys = np.zeros((space.total, st.width + 1), dtype=np.int64)
+    gk._kernels()["orbit"](np.int64(0), np.int64(1), st.g_kind, st.g_size, st.g_loff, st.g_left, st.g_roff, st.g_right,
+                            st.rows, st.cols, st.hidden, st.half, st.tree, st.flip, st.sp, st.flags, keys)
+    assert (keys[:, -1] == gk._orbit_c_numpy(space.unrank(0, space.total), 1, space)).all()
