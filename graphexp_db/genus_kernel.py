@@ -98,6 +98,21 @@ class _Static:
             self.g_roff = np.array(roff, dtype=np.int64)
             self.g_right = np.array(right or [0], dtype=np.int32)
 
+        if space is not None:
+            dg = [(gi, t, r) for gi, g in enumerate(space.groups)
+                  for t, r in enumerate(range(len(g.left) - 1, 0, -2) if g.kind == "matching" else range(len(g.left), 0, -1))]
+            self.dg = np.array(dg, dtype=np.int64).reshape(-1, 3)
+        # letter-ends h = 2 e + x (x = 0 row, 1 col); alpha(h) = the other end at the same slot
+        ends: list[list[int]] = [[] for _ in range(S)]
+        for e, ed in enumerate(graph.edges):
+            ends[ed.row].append(2 * e)
+            ends[ed.col].append(2 * e + 1)
+        self.alpha = np.zeros(2 * n, dtype=np.int32)
+        self.fast_word = graph.is_word and not len(self.sp) and all(len(x) == 2 for x in ends)
+        if self.fast_word:
+            for a, b in ends:
+                self.alpha[a], self.alpha[b] = b, a
+
     @property
     def width(self) -> int:
         return KEY_FIXED + len(self.sp)
@@ -143,7 +158,7 @@ def pairing_keys(graph: OperatorGraph, ensemble="gaussian", start: int = 0, stop
     st = _Static(graph, space)
     out = np.empty((stop - start, st.width), dtype=np.int64)
     if stop > start:
-        _kernels()["ranks"](np.int64(start), st.g_kind, st.g_size, st.g_loff, st.g_left, st.g_roff, st.g_right,
+        _kernels()["ranks"](np.int64(start), st.dg, st.g_kind, st.g_size, st.g_loff, st.g_left, st.g_roff, st.g_right,
                             st.rows, st.cols, st.hidden, st.half, st.tree, st.flip, st.sp, st.flags, out)
     return out
 
@@ -196,6 +211,12 @@ def pairing_terms(graph: OperatorGraph, ensemble="gaussian", *, marked: bool = F
     """
     total = count_pairings(graph, ensemble)
     stop = total if stop is None else min(stop, total)
+    if (xp is None or xp.__name__ == "numpy") and _numba() is not None and 0 < total < 2**62 and start < stop:
+        st = _Static(graph, PairingSpace(graph, ensemble))
+        if st.fast_word:  # words: histogram of (classes, twisted) in the kernel, no per-pairing rows
+            hist = _word_hist(st, start, stop - start, 0)
+            rows, counts = _decode_hist(st, hist)
+            return _terms_from_counts(graph, rows, counts, census)
     out: dict = defaultdict(Fraction)
     for lo in range(start, stop, chunk):
         keys = pairing_keys(graph, ensemble, lo, min(lo + chunk, stop), xp=xp)
@@ -238,6 +259,17 @@ def orbit_terms(graph: OperatorGraph, ensemble="gaussian", *, census: dict | Non
     counts: dict = defaultdict(int)  # (key..., c) -> number of kept pairings
     seen = Fraction(0)
     st = _Static(graph, space)
+    if st.fast_word and _numba() is not None:
+        acc = None
+        for digit in range(first_radix):
+            hist = _word_hist(st, digit * span, span, q, orbit_size=G)
+            acc = hist if acc is None else acc + hist
+            rows, mult = _decode_hist(st, acc, orbit_size=G)
+            if sum(Fraction(G * m, r[-1]) for r, m in zip(rows, mult)) == space.total:
+                break
+        rows, mult = _decode_hist(st, acc, orbit_size=G)
+        weights = [Fraction(G * m, r[-1]) for r, m in zip(rows, mult)]
+        return _terms_from_counts(graph, [r[:-1] for r in rows], weights, census)
     kern = _kernels() if _numba() is not None else None
     for digit in range(first_radix):
         lo, hi = digit * span, (digit + 1) * span
@@ -269,6 +301,44 @@ def orbit_terms(graph: OperatorGraph, ensemble="gaussian", *, census: dict | Non
     # the census counts pairings: weights are integers per (exponent, surface) once summed
     raw: dict = {}
     terms = aggregate_keys(graph, keys, tree=False, weights=weights, census=raw, weighted_census=True)
+    if census is not None:
+        for k, v in raw.items():
+            census[k] = census.get(k, 0) + int(v)
+    return terms
+
+
+def _word_hist(st: _Static, start: int, count: int, q: int, orbit_size: int = 0) -> np.ndarray:
+    n = st.graph.n_edges
+    nblk = max(1, min(4096, count // 8192))
+    hist = np.zeros((nblk, 2 * (n + 1) * (orbit_size + 1)), dtype=np.int64)
+    _kernels()["word_hist"](np.int64(start), np.int64(count), np.int64(q), st.dg, st.g_size, st.g_kind, st.g_loff,
+                            st.g_left, st.g_roff, st.g_right, st.alpha, st.flip, st.flags, hist)
+    return hist.sum(axis=0)
+
+
+def _decode_hist(st: _Static, hist: np.ndarray, orbit_size: int = 0):
+    """Key rows ``(n_exponent, crossing, surface[, c])`` and counts of a word histogram."""
+    n, ntr = st.graph.n_edges, st.graph.n_traces
+    rows, counts = [], []
+    for idx in np.flatnonzero(hist).tolist():
+        rest, tw = divmod(idx, 2)
+        c, ncls = divmod(rest, n + 1)
+        chi = ntr + n // 2 + ncls - n
+        surf = 1000 + 2 * ntr - chi if tw else (2 * ntr - chi) // 2
+        row = [ncls - n // 2 - ntr, 0, surf] + ([c] if orbit_size else [])
+        rows.append(row)
+        counts.append(int(hist[idx]))
+    return rows, counts
+
+
+def _terms_from_counts(graph: OperatorGraph, rows, counts, census: dict | None) -> dict:
+    from .embed import aggregate_keys
+
+    if not rows:
+        return {}
+    raw: dict = {}
+    terms = aggregate_keys(graph, np.array(rows, dtype=np.int64), tree=False, weights=[Fraction(c) for c in counts],
+                           census=raw, weighted_census=True)
     if census is not None:
         for k, v in raw.items():
             census[k] = census.get(k, 0) + int(v)
@@ -349,7 +419,7 @@ if _nb is not None:
         elif rb < ra:
             parent[ra] = rb
 
-    @njit(cache=True)
+    @njit(cache=True, inline="always")
     def unrank(r, g_kind, g_size, g_loff, g_left, g_roff, g_right, P, avail, digits):
         ng = g_kind.shape[0]
         for gi in range(ng - 1, -1, -1):
@@ -378,8 +448,8 @@ if _nb is not None:
                             avail[w] = avail[i]
                             w += 1
                     na -= 2
-                    P[a] = b
-                    P[b] = a
+                    P[0, a] = b
+                    P[0, b] = a
             else:  # bijection left -> right: radices m, m-1, ..., 1
                 rlo = g_roff[gi]
                 for j in range(m - 1, -1, -1):
@@ -396,11 +466,11 @@ if _nb is not None:
                         avail[i] = avail[i + 1]
                     na -= 1
                     a = g_left[lo + j]
-                    P[a] = b
-                    P[b] = a
+                    P[0, a] = b
+                    P[0, b] = a
 
-    @njit(cache=True)
-    def embed_row(T, is_pair, rows, cols, hidden, half, tree, flip, sp, flags, parent, cnt, out):
+    @njit(cache=True, inline="always")
+    def embed_row(T, tb, is_pair, rows, cols, hidden, half, tree, flip, sp, flags, parent, cnt, out, b):
         word, herm, realrule, ntr, n, S = flags[0], flags[1], flags[2], flags[3], flags[4], flags[5]
         for s in range(S):
             parent[s] = s
@@ -409,7 +479,7 @@ if _nb is not None:
         half_pairs = 0
         twisted = 0
         for e in range(n):
-            f = T[e]
+            f = T[tb, e]
             if is_pair:
                 rep = e < f
             else:
@@ -448,11 +518,11 @@ if _nb is not None:
             expo = ncls - half_pairs
             chi = ncls + 1 + (n_blocks - half_pairs) - n_blocks
             surf = 0
-        out[0] = expo
-        out[1] = crossing if is_pair else 0
-        out[2] = surf
-        out[3] = chi
-        out[4] = ncls
+        out[b, 0] = expo
+        out[b, 1] = crossing if is_pair else 0
+        out[b, 2] = surf
+        out[b, 3] = chi
+        out[b, 4] = ncls
         K = sp.shape[0]
         if K:
             # per-class counters keyed by root: cnt[root, 0..3] = x, y, marks, level
@@ -479,35 +549,167 @@ if _nb is not None:
                         first = False
                         break
                 if not first:
-                    out[KEY_FIXED + j] = _SENTINEL
+                    out[b, KEY_FIXED + j] = _SENTINEL
                 elif cnt[rt, 2] > 0:
-                    out[KEY_FIXED + j] = 4096 + cnt[rt, 3] * _SHIFT + cnt[rt, 2]
+                    out[b, KEY_FIXED + j] = 4096 + cnt[rt, 3] * _SHIFT + cnt[rt, 2]
                 else:
-                    out[KEY_FIXED + j] = cnt[rt, 0] * _SHIFT + cnt[rt, 1]
+                    out[b, KEY_FIXED + j] = cnt[rt, 0] * _SHIFT + cnt[rt, 1]
             for j in range(1, K):  # insertion sort
-                v = out[KEY_FIXED + j]
+                v = out[b, KEY_FIXED + j]
                 i = j - 1
-                while i >= 0 and out[KEY_FIXED + i] > v:
-                    out[KEY_FIXED + i + 1] = out[KEY_FIXED + i]
+                while i >= 0 and out[b, KEY_FIXED + i] > v:
+                    out[b, KEY_FIXED + i + 1] = out[b, KEY_FIXED + i]
                     i -= 1
-                out[KEY_FIXED + i + 1] = v
+                out[b, KEY_FIXED + i + 1] = v
 
     BLOCK = 4096
 
+    @njit(cache=True, inline="always")
+    def set_digits(r, dg, g_size, digits):
+        """Digits (most significant first) of rank r in the flattened mixed radix."""
+        ND = dg.shape[0]
+        j = ND - 1
+        for gi in range(g_size.shape[0] - 1, -1, -1):
+            local = r % g_size[gi]
+            r = r // g_size[gi]
+            while j >= 0 and dg[j, 0] == gi:
+                digits[j] = local % dg[j, 2]
+                local //= dg[j, 2]
+                j -= 1
+
+    @njit(cache=True, inline="always")
+    def rebuild(j0, dg, digits, g_kind, g_loff, g_left, g_roff, g_right, A, P):
+        """Pairs of digits j0.. ; A[j] holds the available elements before digit j (odometer state)."""
+        ND = dg.shape[0]
+        for j in range(j0, ND):
+            gi, t = dg[j, 0], dg[j, 1]
+            lo = g_loff[gi]
+            m = g_loff[gi + 1] - lo
+            d = digits[j]
+            if g_kind[gi] == 0:
+                na = m - 2 * t
+                if t == 0:
+                    for i in range(m):
+                        A[j, i] = g_left[lo + i]
+                a = A[j, 0]
+                b = A[j, d + 1]
+                P[0, a] = b
+                P[0, b] = a
+                if j + 1 < ND and dg[j + 1, 0] == gi:
+                    w = 0
+                    for i in range(1, na):
+                        if i != d + 1:
+                            A[j + 1, w] = A[j, i]
+                            w += 1
+            else:
+                na = m - t
+                if t == 0:
+                    rlo = g_roff[gi]
+                    for i in range(m):
+                        A[j, i] = g_right[rlo + i]
+                b = A[j, d]
+                a = g_left[lo + t]
+                P[0, a] = b
+                P[0, b] = a
+                if j + 1 < ND and dg[j + 1, 0] == gi:
+                    w = 0
+                    for i in range(na):
+                        if i != d:
+                            A[j + 1, w] = A[j, i]
+                            w += 1
+
+    @njit(cache=True, inline="always")
+    def advance(dg, digits):
+        """Next rank: increment the last digit with carries; returns the first changed digit."""
+        j = dg.shape[0] - 1
+        digits[j] += 1
+        while j > 0 and digits[j] >= dg[j, 2]:
+            digits[j] = 0
+            j -= 1
+            digits[j] += 1
+        return j
+
+    @njit(cache=True, inline="always")
+    def word_classes(P, alpha, herm, vis, stamp, n):
+        """Index classes of a word whose slots each touch two letter-ends: orbits of <alpha, beta>
+        on the letter-ends (alpha: the other end at the same slot; beta: the partner's end).
+        ``vis[h] == stamp`` marks visited ends (no reset between pairings)."""
+        ncls = 0
+        for h0 in range(0, 2 * n):
+            if vis[h0] == stamp:
+                continue
+            ncls += 1
+            h = h0
+            while vis[h] != stamp:
+                vis[h] = stamp
+                a = alpha[h]
+                vis[a] = stamp
+                h = 2 * P[0, a >> 1] + ((a & 1) ^ herm)
+        return ncls
+
     @njit(parallel=True, cache=True)
-    def ranks(start, g_kind, g_size, g_loff, g_left, g_roff, g_right, rows, cols, hidden, half, tree, flip, sp, flags, out):
+    def word_hist(start, count, q, dg, g_size, g_kind, g_loff, g_left, g_roff, g_right, alpha, flip, flags, hist):
+        """Histogram over (orbit weight c, classes, twisted) of ranks [start, start + count);
+        ``q`` > 0 keeps orbit representatives only (see :func:`orbit_terms`), c = 0 otherwise."""
+        herm, realrule, n = flags[1], flags[2], flags[4]
+        nblk = hist.shape[0]
+        per = (count + nblk - 1) // nblk
+        ND = dg.shape[0]
+        for blk in prange(nblk):
+            lo = start + blk * per
+            hi = min(start + count, lo + per)
+            if lo >= hi:
+                continue
+            P = np.empty((1, n), dtype=np.int32)
+            A = np.empty((ND + 1, n), dtype=np.int32)
+            digits = np.empty(ND, dtype=np.int64)
+            vis = np.zeros(2 * n, dtype=np.int64)
+            set_digits(lo, dg, g_size, digits)
+            rebuild(0, dg, digits, g_kind, g_loff, g_left, g_roff, g_right, A, P)
+            for r in range(lo, hi):
+                c = 0
+                if q > 0:
+                    d0 = P[0, 0]
+                    for t in range(0, n, q):
+                        dist = P[0, t] - t
+                        if dist < 0:
+                            dist += n
+                        if dist < d0:
+                            c = -1
+                            break
+                        if dist == d0:
+                            c += 1
+                if c >= 0:
+                    tw = 0
+                    if realrule:
+                        for e in range(n):
+                            if e < P[0, e] and flip[e] == flip[P[0, e]]:
+                                tw = 1
+                                break
+                    ncls = word_classes(P, alpha, herm, vis, r + 1, n)
+                    hist[blk, (c * (n + 1) + ncls) * 2 + tw] += 1
+                if r + 1 < hi:
+                    rebuild(advance(dg, digits), dg, digits, g_kind, g_loff, g_left, g_roff, g_right, A, P)
+
+    @njit(parallel=True, cache=True)
+    def ranks(start, dg, g_kind, g_size, g_loff, g_left, g_roff, g_right, rows, cols, hidden, half, tree, flip, sp, flags, out):
         B = out.shape[0]
         n, S = flags[4], flags[5]
         nblk = (B + BLOCK - 1) // BLOCK
         for blk in prange(nblk):
-            P = np.empty(n, dtype=np.int32)
+            P = np.empty((1, n), dtype=np.int32)
             avail = np.empty(n, dtype=np.int32)
             digits = np.empty(n, dtype=np.int64)
             parent = np.empty(S, dtype=np.int32)
             cnt = np.empty((S, 4), dtype=np.int64)
-            for b in range(blk * BLOCK, min(B, (blk + 1) * BLOCK)):
-                unrank(start + b, g_kind, g_size, g_loff, g_left, g_roff, g_right, P, avail, digits)
-                embed_row(P, True, rows, cols, hidden, half, tree, flip, sp, flags, parent, cnt, out[b])
+            A = np.empty((dg.shape[0] + 1, n), dtype=np.int32)
+            b0 = blk * BLOCK
+            set_digits(start + b0, dg, g_size, digits)
+            rebuild(0, dg, digits, g_kind, g_loff, g_left, g_roff, g_right, A, P)
+            for b in range(b0, min(B, b0 + BLOCK)):
+                embed_row(P, 0, True, rows, cols, hidden, half, tree, flip, sp, flags, parent, cnt, out, b)
+                if b + 1 < B:
+                    rebuild(advance(dg, digits), dg, digits, g_kind, g_loff, g_left, g_roff, g_right, A, P)
 
     @njit(parallel=True, cache=True)
     def given(T, is_pair, rows, cols, hidden, half, tree, flip, sp, flags, out):
@@ -518,7 +720,7 @@ if _nb is not None:
             parent = np.empty(S, dtype=np.int32)
             cnt = np.empty((S, 4), dtype=np.int64)
             for b in range(blk * BLOCK, min(B, (blk + 1) * BLOCK)):
-                embed_row(T[b], is_pair != 0, rows, cols, hidden, half, tree, flip, sp, flags, parent, cnt, out[b])
+                embed_row(T, b, is_pair != 0, rows, cols, hidden, half, tree, flip, sp, flags, parent, cnt, out, b)
 
     @njit(parallel=True, cache=True)
     def orbit(start, q, g_kind, g_size, g_loff, g_left, g_roff, g_right, rows, cols, hidden, half, tree, flip, sp, flags, out):
@@ -527,17 +729,17 @@ if _nb is not None:
         W = out.shape[1] - 1
         nblk = (B + BLOCK - 1) // BLOCK
         for blk in prange(nblk):
-            P = np.empty(n, dtype=np.int32)
+            P = np.empty((1, n), dtype=np.int32)
             avail = np.empty(n, dtype=np.int32)
             digits = np.empty(n, dtype=np.int64)
             parent = np.empty(S, dtype=np.int32)
             cnt = np.empty((S, 4), dtype=np.int64)
             for b in range(blk * BLOCK, min(B, (blk + 1) * BLOCK)):
                 unrank(start + b, g_kind, g_size, g_loff, g_left, g_roff, g_right, P, avail, digits)
-                d0 = P[0]
+                d0 = P[0, 0]
                 c = 0
                 for t in range(0, n, q):
-                    dist = P[t] - t
+                    dist = P[0, t] - t
                     if dist < 0:
                         dist += n
                     if dist < d0:
@@ -547,10 +749,10 @@ if _nb is not None:
                         c += 1
                 out[b, W] = c
                 if c > 0:
-                    embed_row(P, True, rows, cols, hidden, half, tree, flip, sp, flags, parent, cnt, out[b, :W])
+                    embed_row(P, 0, True, rows, cols, hidden, half, tree, flip, sp, flags, parent, cnt, out, b)
 
 
-    _KERNELS.update(ranks=ranks, given=given, orbit=orbit)
+    _KERNELS.update(ranks=ranks, given=given, orbit=orbit, word_hist=word_hist)
 
 
 # --------------------------------------------------------------------------- CUDA kernel (CuPy)

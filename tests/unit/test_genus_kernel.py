@@ -84,3 +84,15 @@ def test_orbit_weight_compiled_equals_numpy_reference():
     gk._kernels()["orbit"](np.int64(0), np.int64(1), st.g_kind, st.g_size, st.g_loff, st.g_left, st.g_roff, st.g_right,
                             st.rows, st.cols, st.hidden, st.half, st.tree, st.flip, st.sp, st.flags, keys)
     assert (keys[:, -1] == gk._orbit_c_numpy(space.unrank(0, space.total), 1, space)).all()
+
+
+@pytest.mark.parametrize("graph,ensemble", [(gue_graph(6), "gaussian"), (trace_word_graph(2, 3), "gaussian"),
+                                            (trace_word_graph(1, 6), "complex"), (trace_word_graph(2, 3), "complex")])
+def test_word_histogram_path_equals_reference_on_rank_ranges(graph, ensemble):
+    space = PairingSpace(graph, ensemble)
+    rng = np.random.default_rng(3)
+    for lo, hi in [(0, space.total)] + [tuple(sorted(rng.integers(0, space.total, 2).tolist())) for _ in range(3)]:
+        c_fast, c_ref = {}, {}
+        fast = gk.pairing_terms(graph, ensemble, start=lo, stop=hi, census=c_fast)
+        ref = aggregate(graph, embed_batch(graph, space.unrank(lo, hi)), census=c_ref) if hi > lo else {}
+        assert fast == ref and c_fast == c_ref
