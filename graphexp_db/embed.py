@@ -265,8 +265,8 @@ def aggregate_keys(graph: OperatorGraph, keys: np.ndarray, *, tree: bool, weight
     ``weighted_census`` counts ``weights`` (orbit multiplicities) instead of rows in ``census``.
 
     >>> from graphexp_db.expand import gue_graph
-    >>> aggregate_keys(gue_graph(2), np.array([[0, 0, 0], [-2, 0, 1], [0, 0, 0]]), tree=False)
-    {(0, 'S0', ()): Fraction(2, 1), (-2, 'S1', ()): Fraction(1, 1)}
+    >>> sorted(aggregate_keys(gue_graph(2), np.array([[0, 0, 0], [-2, 0, 1], [0, 0, 0]]), tree=False).items())
+    [((-2, 'S1', ()), Fraction(1, 1)), ((0, 'S0', ()), Fraction(2, 1))]
     """
     out: dict[tuple, Fraction] = defaultdict(Fraction)
     if len(keys) == 0:

@@ -76,14 +76,12 @@ def test_orbit_sums_equal_full_enumeration(graph, ensemble):
     assert c_orb == c_full
 
 
-def test_orbit_weight_compiled_equals_numpy_reference():
+def test_orbit_sums_reference_path_equals_full_enumeration(monkeypatch):
+    monkeypatch.setattr(gk, "_numba", lambda: None)  # the numpy reference of the orbit weights
     graph = gue_graph(5)
-    space = PairingSpace(graph)
-    st = gk._Static(graph, space)
-    keys = np.zeros((space.total, st.width + 1), dtype=np.int64)
-    gk._kernels()["orbit"](np.int64(0), np.int64(1), st.g_kind, st.g_size, st.g_loff, st.g_left, st.g_roff, st.g_right,
-                            st.rows, st.cols, st.hidden, st.half, st.tree, st.flip, st.sp, st.flags, keys)
-    assert (keys[:, -1] == gk._orbit_c_numpy(space.unrank(0, space.total), 1, space)).all()
+    assert gk.orbit_terms(graph) == gk.pairing_terms(graph)
+    graph = trace_word_graph(1, 5)
+    assert gk.orbit_terms(graph, "complex") == gk.pairing_terms(graph, "complex")
 
 
 @pytest.mark.parametrize("graph,ensemble", [(gue_graph(6), "gaussian"), (trace_word_graph(2, 3), "gaussian"),
