@@ -41,7 +41,6 @@ import numpy as np
 
 from .expand import OperatorGraph
 from .pair import PairingSpace, count_pairings
-from .spec import parse_ensemble
 
 __all__ = ["compiled_available", "pairing_keys", "partner_keys", "pairing_terms", "orbit_terms", "keys_terms",
            "KEY_FIXED"]
