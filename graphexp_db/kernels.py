@@ -62,7 +62,7 @@ class KernelResult:
 
 # =========================================================================== kernels
 def kernels(spec, activation, X, Y=None, *, device: str = "cpu", chunk: int | None = None,
-            n_quad: int | None = None) -> KernelResult:
+            n_quad: int | None = None, dtype="float64") -> KernelResult:
     """NNGP and NTK matrices of CONVENTIONS.md for all pairs of rows of ``X`` and ``Y``.
 
     Parameters
@@ -76,6 +76,11 @@ def kernels(spec, activation, X, Y=None, *, device: str = "cpu", chunk: int | No
         is computed and mirrored.
     n_quad : quadrature nodes per dimension for activations without closed form (default: adaptive,
         see :mod:`graphexp_db.gaussian`)
+    dtype : "float64" (default) or "float32"
+        Precision of the returned matrices.  Entries are always computed in float64 and rounded
+        once on store: near-collinear inputs make the closed forms ill-conditioned (relu's
+        derivative dual and erf's ``1 / sqrt(1 - z^2)``), so float32 arithmetic would miss the
+        1e-5 relative accuracy; float32 halves the memory of the result.
 
     Returns
     -------
@@ -94,6 +99,9 @@ def kernels(spec, activation, X, Y=None, *, device: str = "cpu", chunk: int | No
     >>> r = kernels("mlp:L=1,sw=1,sb=0", "relu", np.array([[1.0, 0.0], [0.0, 1.0]]))
     >>> np.round(r.nngp, 6).tolist()       # diag 1/4, off-diag (1/(2 pi)) / 2
     [[0.25, 0.079577], [0.079577, 0.25]]
+    >>> r32 = kernels("mlp:L=1,sw=1,sb=0", "relu", np.array([[1.0, 0.0], [0.0, 1.0]]), dtype="float32")
+    >>> r32.nngp.dtype.name, bool(np.allclose(r32.nngp, r.nngp, rtol=1e-6))
+    ('float32', True)
     """
     from .backend import device_name, get_xp, to_numpy
 
@@ -104,6 +112,16 @@ def kernels(spec, activation, X, Y=None, *, device: str = "cpu", chunk: int | No
     if X.shape[1] != Y.shape[1]:
         raise LimitError(f"inputs of different dimension: X has d={X.shape[1]}, Y has d={Y.shape[1]}")
     xp = get_xp(device)
+    if str(dtype) not in ("float32", "float64"):
+        raise LimitError(f"dtype must be float32 or float64, got {dtype!r}")
+    dtype = np.dtype(str(dtype))
+    if chunk is not None and chunk < 1:
+        raise LimitError(f"chunk must be >= 1, got {chunk}")
+    if xp is np and act.name in _FAST_ACTS and not isinstance(spec, ResNetSpec):
+        nngp, ntk = _fast_matrices(_parents_of(spec), spec, act, X, Y, dtype, chunk)
+        _check_finite(nngp, "NNGP kernel")
+        _check_finite(ntk, "NTK")
+        return KernelResult(nngp=nngp, ntk=ntk, device=device_name(xp))
     from .gaussian import QUADRATURE_NODES, CLOSED_FORMS
 
     n = n_quad or QUADRATURE_NODES
@@ -170,6 +188,9 @@ def kernels(spec, activation, X, Y=None, *, device: str = "cpu", chunk: int | No
     _check_finite(nngp, "NNGP kernel")
     if ntk is not None:
         _check_finite(ntk, "NTK")
+    if dtype != np.float64:
+        nngp = nngp.astype(dtype)
+        ntk = ntk.astype(dtype) if ntk is not None else None
     return KernelResult(nngp=nngp, ntk=ntk, device=device_name(xp))
 
 
@@ -422,3 +443,130 @@ def _exact_recursion(spec, activation, x, y):
                 poly_dual_exact(c, c, kyy, kyy, kyy))
         Gdot[v] = poly_dual_exact(dc, dc, kxx, kxy, kyy)
     raise LimitError("DAG has no sink")  # pragma: no cover
+
+
+# --------------------------------------------------------------------------- closed-form fast path
+_FAST_ACTS = ("relu", "erf")
+#: entries per tile of the fast path: float64 temporaries stay under glibc's 128 KiB mmap
+#: threshold (a tile of exactly 128 KiB is page-faulted afresh for every temporary: 4x slower)
+_FAST_TILE = 15_872
+
+
+def _diag_recursion(parents, spec, act, k0: np.ndarray) -> np.ndarray:
+    """``K_v(x, x)`` at every node v >= 1 for every row (float64, the same duals as the matrix
+    path): row v of the result; row 0 holds ``|x|^2 / d``."""
+    sw2, sb2 = float(spec.sw) ** 2, float(spec.sb) ** 2
+    sink = len(parents) - 1
+    K = np.empty((sink + 1, len(k0)))
+    G = {0: k0}
+    K[0] = k0
+    with np.errstate(all="ignore"):
+        for v in range(1, sink + 1):
+            ps = parents[v]
+            K[v] = sw2 / len(ps) * sum(G[u] for u in ps) + sb2
+            if v < sink:
+                G[v], _ = dual(act, K[v], K[v], K[v], derivative=False)
+    return K
+
+
+def _fast_matrices(parents, spec, act, X: np.ndarray, Y: np.ndarray, dtype, chunk: int | None = None):
+    """NNGP and NTK matrices for relu/erf MLPs and DAGs on the CPU.
+
+    The diagonal recursion ``K_v(x, x)`` runs once per row of X and of Y (not per tile); per-row
+    factors (relu ``sqrt K_v``, erf ``1/sqrt(1 + 2 K_v)``) turn each layer of a tile into a few
+    in-place ufunc passes (NumPy's SIMD arccos/arcsin).  ``K(X, X)`` computes the upper block
+    triangle and mirrors it; ``K(X, X')`` computes every tile: the same work per entry.
+    """
+    symmetric = Y is X
+    d = X.shape[1]
+    kx0 = np.einsum("ij,ij->i", X, X) / d
+    DX = _diag_recursion(parents, spec, act, kx0)
+    DY = DX if symmetric else _diag_recursion(parents, spec, act, np.einsum("ij,ij->i", Y, Y) / d)
+    relu = act.name == "relu"
+    with np.errstate(all="ignore"):
+        FX = np.sqrt(DX) if relu else 1.0 / np.sqrt(1.0 + 2.0 * DX)
+        FY = FX if symmetric else (np.sqrt(DY) if relu else 1.0 / np.sqrt(1.0 + 2.0 * DY))
+        IX = np.where(FX > 0, 1.0 / np.where(FX > 0, FX, 1.0), 0.0) if relu else None
+        IY = IX if symmetric else (np.where(FY > 0, 1.0 / np.where(FY > 0, FY, 1.0), 0.0) if relu else None)
+    M1, M2 = X.shape[0], Y.shape[0]
+    nngp = np.empty((M1, M2), dtype=dtype)
+    ntk = np.empty((M1, M2), dtype=dtype)
+    sw2, sb2 = float(spec.sw) ** 2, float(spec.sb) ** 2
+    col_block = min(M2, 1024)
+    rows = chunk or max(1, _FAST_TILE // col_block)
+    sink = len(parents) - 1
+
+    def work(tile):
+        r0, r1, c0, c1 = tile
+        g = X[r0:r1] @ Y[c0:c1].T
+        g /= d
+        diag = None
+        if symmetric:
+            i = np.arange(max(r0, c0), min(r1, c1))
+            diag = (i - r0, i - c0) if len(i) else None
+            if diag is not None:
+                g[diag] = kx0[i]
+        Gxy, Gdot, theta = {0: g}, {}, {}
+        with np.errstate(all="ignore"):
+            for v in range(1, sink + 1):
+                ps = parents[v]
+                scale = sw2 / len(ps)
+                kxy = Gxy[ps[0]] * scale if len(ps) == 1 else sum(Gxy[u] for u in ps) * scale
+                kxy += sb2
+                th = kxy.copy()
+                for u in ps:
+                    if u:
+                        th += scale * Gdot[u] * theta[u]
+                theta[v] = th
+                if v == sink:
+                    break
+                if relu:
+                    c = kxy * IX[v, r0:r1, None]
+                    c *= IY[v, None, c0:c1]
+                    np.clip(c, -1.0, 1.0, out=c)
+                    if diag is not None:
+                        c[diag] = 1.0  # x = y: correlation exactly 1 (arccos(1 - eps) = sqrt(2 eps))
+                    ang = np.arccos(c)
+                    np.subtract(np.pi, ang, out=ang)  # pi - angle
+                    e = c * c
+                    np.subtract(1.0, e, out=e)
+                    np.sqrt(e, out=e)
+                    e += ang * c
+                    e *= FX[v, r0:r1, None] * (1 / (2 * np.pi))
+                    e *= FY[v, None, c0:c1]
+                    ang *= 1 / (2 * np.pi)
+                    Gxy[v], Gdot[v] = e, ang
+                else:
+                    r = FX[v, r0:r1, None] * FY[v, None, c0:c1]
+                    z = kxy * 2.0
+                    z *= r
+                    np.clip(z, -1.0, 1.0, out=z)
+                    e = np.arcsin(z)
+                    e *= 2 / np.pi
+                    z *= z
+                    np.subtract(1.0, z, out=z)
+                    np.sqrt(z, out=z)
+                    np.divide(r, z, out=z)
+                    z *= 4 / np.pi
+                    Gxy[v], Gdot[v] = e, z
+        nngp[r0:r1, c0:c1] = kxy
+        ntk[r0:r1, c0:c1] = th
+        if symmetric and c1 > r1:
+            m0 = max(c0, r1)
+            nngp[m0:c1, r0:r1] = kxy[:, m0 - c0:].T
+            ntk[m0:c1, r0:r1] = th[:, m0 - c0:].T
+
+    tiles = []
+    for r0 in range(0, M1, rows):
+        r1 = min(r0 + rows, M1)
+        for c0 in range(r0 if symmetric else 0, M2, col_block):
+            tiles.append((r0, r1, c0, min(c0 + col_block, M2)))
+    if len(tiles) > 1 and (os.cpu_count() or 1) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            list(pool.map(work, tiles))
+    else:
+        for tile in tiles:
+            work(tile)
+    return nngp, ntk
