@@ -49,6 +49,7 @@ KEY_FIXED = 5  # key columns before the signature: n_exponent, crossing, surface
 _SHIFT = 64
 _SENTINEL = np.iinfo(np.int32).max
 CHUNK = 1 << 20
+ORBIT_MIN = 1 << 22  # whole spaces of cyclic words at least this large are summed over orbits
 
 
 def compiled_available() -> bool:
@@ -204,6 +205,10 @@ def pairing_terms(graph: OperatorGraph, ensemble="gaussian", *, marked: bool = F
     """Exact terms of the Wick pairings of ``graph`` with rank in ``[start, stop)`` through the
     compiled kernel (``graph_terms`` of :mod:`graphexp_db.finite` for Gaussian/complex/GUE).
 
+    A whole space of a cyclic word (GUE, complex ``tr (W W^*)^k``) of at least ``ORBIT_MIN``
+    pairings is summed over rotation orbits (:func:`orbit_terms`, the same exact terms); rank
+    ranges (the unit of distributed work) always enumerate every pairing in the range.
+
     >>> from graphexp_db.expand import trace_word_graph
     >>> sorted(pairing_terms(trace_word_graph(1, 2)).items())   # real Ginibre: 2 + 1/N
     [((-1, 'N1', ()), Fraction(1, 1)), ((0, 'S0', ()), Fraction(2, 1))]
@@ -211,7 +216,10 @@ def pairing_terms(graph: OperatorGraph, ensemble="gaussian", *, marked: bool = F
     total = count_pairings(graph, ensemble)
     stop = total if stop is None else min(stop, total)
     if (xp is None or xp.__name__ == "numpy") and _numba() is not None and 0 < total < 2**62 and start < stop:
-        st = _Static(graph, PairingSpace(graph, ensemble))
+        space = PairingSpace(graph, ensemble)
+        if start == 0 and stop == total and total >= ORBIT_MIN and _rotation_period(graph, space) is not None:
+            return orbit_terms(graph, ensemble, census=census)  # a whole large cyclic word: orbit sums
+        st = _Static(graph, space)
         if st.fast_word:  # words: histogram of (classes, twisted) in the kernel, no per-pairing rows
             hist = _word_hist(st, start, stop - start, 0)
             rows, counts = _decode_hist(st, hist)

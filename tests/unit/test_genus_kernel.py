@@ -94,3 +94,19 @@ def test_word_histogram_path_equals_reference_on_rank_ranges(graph, ensemble):
         fast = gk.pairing_terms(graph, ensemble, start=lo, stop=hi, census=c_fast)
         ref = aggregate(graph, embed_batch(graph, space.unrank(lo, hi)), census=c_ref) if hi > lo else {}
         assert fast == ref and c_fast == c_ref
+
+
+def test_whole_large_cyclic_words_go_through_orbit_sums(monkeypatch):
+    calls = []
+    real = gk.orbit_terms
+    monkeypatch.setattr(gk, "orbit_terms", lambda *a, **k: calls.append(a) or real(*a, **k))
+    monkeypatch.setattr(gk, "ORBIT_MIN", 1000)
+    graph = gue_graph(6)  # 10,395 pairings
+    c_whole, c_parts = {}, {}
+    whole = gk.pairing_terms(graph, census=c_whole)
+    assert len(calls) == 1
+    parts = {}
+    for lo in range(0, 10395, 4000):  # rank ranges: every pairing, no orbit sums
+        for k, w in gk.pairing_terms(graph, start=lo, stop=lo + 4000, census=c_parts).items():
+            parts[k] = parts.get(k, 0) + w
+    assert len(calls) == 1 and whole == parts and c_whole == c_parts
