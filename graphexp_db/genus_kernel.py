@@ -108,14 +108,46 @@ class _Static:
             ends[ed.row].append(2 * e)
             ends[ed.col].append(2 * e + 1)
         self.alpha = np.zeros(2 * n, dtype=np.int32)
+        # real words: can two letters of equal flip be paired (a twisted pair, a crosscap)?
+        self.twist = bool(graph.rule == "real" and space is not None and any(
+            (g.kind == "matching" and len({graph.edges[i].flip for i in g.left}) < len(g.left))
+            or (g.kind == "bijection" and {graph.edges[i].flip for i in g.left} & {graph.edges[i].flip for i in g.right})
+            for g in space.groups))
         self.fast_word = graph.is_word and not len(self.sp) and all(len(x) == 2 for x in ends)
         if self.fast_word:
             for a, b in ends:
                 self.alpha[a], self.alpha[b] = b, a
+        # orientable cyclic words (GUE, complex W W^*): every pair glues the right end of one letter
+        # to the left end of the other, so the index classes are the cycles of s -> P[s - 1] on
+        # the slots (letter a sits between slot a and slot a + 1)
+        self.perm_word = bool(self.fast_word and space is not None and graph.n_traces == 1 and not self.twist
+                              and all(_glues_right_to_left(graph, e, f) for g in space.groups for e, f in _pairs(g)))
 
     @property
     def width(self) -> int:
         return KEY_FIXED + len(self.sp)
+
+
+def _pairs(group):
+    if group.kind == "matching":
+        return [(e, f) for i, e in enumerate(group.left) for f in group.left[i + 1:]]
+    return [(e, f) for e in group.left for f in group.right]
+
+
+def _glues_right_to_left(graph: OperatorGraph, e: int, f: int) -> bool:
+    """Pairing letters e and f identifies (right end of e, left end of f) and (left of e, right of f)."""
+    n = graph.n_edges
+    herm = graph.rule == "hermitian"
+    for a, b in ((e, f), (f, e)):
+        ea, eb = graph.edges[a], graph.edges[b]
+        right_is_col = not ea.flip  # the slot a + 1 is the col end unless the letter is transposed
+        right_slot = ea.col if right_is_col else ea.row
+        if right_slot != (a + 1) % n:
+            return False
+        glued_is_col = right_is_col != herm  # same end type (real rule), the other one (Hermitian)
+        if (eb.col if glued_is_col else eb.row) != b:  # must be b's left slot
+            return False
+    return True
 
 
 # --------------------------------------------------------------------------- numpy reference keys
@@ -299,10 +331,11 @@ def orbit_terms(graph: OperatorGraph, ensemble="gaussian", *, census: dict | Non
 
 def _word_hist(st: _Static, start: int, count: int, q: int, orbit_size: int = 0) -> np.ndarray:
     n = st.graph.n_edges
+    count = max(0, min(count, int(np.prod(st.g_size.astype(object))) - start))  # never past the last rank
     nblk = max(1, min(4096, count // 8192))
     hist = np.zeros((nblk, 2 * (n + 1) * (orbit_size + 1)), dtype=np.int64)
     _kernels()["word_hist"](np.int64(start), np.int64(count), np.int64(q), st.dg, st.g_size, st.g_kind, st.g_loff,
-                            st.g_left, st.g_roff, st.g_right, st.alpha, st.flip, st.flags, hist)
+                            st.g_left, st.g_roff, st.g_right, st.alpha, st.flip, st.flags, st.twist, st.perm_word, hist)
     return hist.sum(axis=0)
 
 
@@ -571,10 +604,11 @@ if _nb is not None:
         return j
 
     @njit(cache=True, inline="always")
-    def word_classes(P, alpha, herm, vis, stamp, n):
+    def word_classes(P, a_letter, a_end, a_self, vis, stamp, n):
         """Index classes of a word whose slots each touch two letter-ends: orbits of <alpha, beta>
-        on the letter-ends (alpha: the other end at the same slot; beta: the partner's end).
-        ``vis[h] == stamp`` marks visited ends (no reset between pairings)."""
+        on the letter-ends h = 2 e + x (alpha: the other end at the same slot; beta: the partner's
+        end).  ``a_self[h]`` = alpha(h), ``a_letter[h]`` its letter, ``a_end[h]`` the end beta
+        lands on (crossed for Hermitian pairs).  ``vis[h] == stamp`` marks visited ends."""
         ncls = 0
         for h0 in range(0, 2 * n):
             if vis[h0] == stamp:
@@ -583,17 +617,19 @@ if _nb is not None:
             h = h0
             while vis[h] != stamp:
                 vis[h] = stamp
-                a = alpha[h]
-                vis[a] = stamp
-                h = 2 * P[0, a >> 1] + ((a & 1) ^ herm)
+                vis[a_self[h]] = stamp
+                h = 2 * P[0, a_letter[h]] + a_end[h]
         return ncls
 
     @njit(parallel=True, cache=True)
-    def word_hist(start, count, q, dg, g_size, g_kind, g_loff, g_left, g_roff, g_right, alpha, flip, flags, hist):
+    def word_hist(start, count, q, dg, g_size, g_kind, g_loff, g_left, g_roff, g_right, alpha, flip, flags, twist, perm, hist):
         """Histogram over (orbit weight c, classes, twisted) of ranks [start, start + count);
         ``q`` > 0 keeps orbit representatives only (see :func:`orbit_terms`), c = 0 otherwise."""
-        herm, realrule, n = flags[1], flags[2], flags[4]
+        herm, n = flags[1], flags[4]
         nblk = hist.shape[0]
+        a_self = alpha.copy()
+        a_letter = alpha >> 1
+        a_end = (alpha & 1) ^ herm
         per = (count + nblk - 1) // nblk
         ND = dg.shape[0]
         for blk in prange(nblk):
@@ -622,12 +658,24 @@ if _nb is not None:
                             c += 1
                 if c >= 0:
                     tw = 0
-                    if realrule:
+                    if twist:  # a real word where two letters of equal flip can be paired
                         for e in range(n):
                             if e < P[0, e] and flip[e] == flip[P[0, e]]:
                                 tw = 1
                                 break
-                    ncls = word_classes(P, alpha, herm, vis, r + 1, n)
+                    if perm:  # cycles of s -> P[s - 1]
+                        ncls = 0
+                        stamp = r + 1
+                        for s0 in range(n):
+                            if vis[s0] == stamp:
+                                continue
+                            ncls += 1
+                            x = s0
+                            while vis[x] != stamp:
+                                vis[x] = stamp
+                                x = P[0, x - 1 if x > 0 else n - 1]
+                    else:
+                        ncls = word_classes(P, a_letter, a_end, a_self, vis, r + 1, n)
                     hist[blk, (c * (n + 1) + ncls) * 2 + tw] += 1
                 if r + 1 < hi:
                     rebuild(advance(dg, digits), dg, digits, g_kind, g_loff, g_left, g_roff, g_right, A, P)
