@@ -134,10 +134,9 @@ def kernels(spec, activation, X, Y=None, *, device: str = "cpu", chunk: int | No
         chunk = max(1, budget // (per_entry * col_block))
     if chunk < 1:
         raise LimitError(f"chunk must be >= 1, got {chunk}")
-    want_ntk = True
     symmetric = Y is X
     nngp = np.empty((X.shape[0], Y.shape[0]))
-    ntk = np.empty_like(nngp) if want_ntk else None
+    ntk = np.empty_like(nngp)
     Yd = xp.asarray(Y)
     d = X.shape[1]
     kyy_all = xp.sum(Yd * Yd, axis=1) / d
@@ -159,7 +158,7 @@ def kernels(spec, activation, X, Y=None, *, device: str = "cpu", chunk: int | No
         if parents is None:
             blocks = _resnet_matrix(spec, act, kxx0[:, None], g0, kyy0[None, :], xp, n)
         else:
-            blocks = _dag_matrix(parents, spec, act, kxx0[:, None], g0, kyy0[None, :], xp, n, want_ntk)
+            blocks = _dag_matrix(parents, spec, act, kxx0[:, None], g0, kyy0[None, :], xp, n)
         for out, blk in zip((nngp, ntk), blocks):
             blk = to_numpy(blk)
             out[r0:r1, c0:c1] = blk
@@ -186,11 +185,9 @@ def kernels(spec, activation, X, Y=None, *, device: str = "cpu", chunk: int | No
         for tile in tiles:
             work(tile)
     _check_finite(nngp, "NNGP kernel")
-    if ntk is not None:
-        _check_finite(ntk, "NTK")
+    _check_finite(ntk, "NTK")
     if dtype != np.float64:
-        nngp = nngp.astype(dtype)
-        ntk = ntk.astype(dtype) if ntk is not None else None
+        nngp, ntk = nngp.astype(dtype), ntk.astype(dtype)
     return KernelResult(nngp=nngp, ntk=ntk, device=device_name(xp))
 
 
@@ -310,7 +307,7 @@ def _parents_of(spec) -> tuple[tuple[int, ...], ...]:
     return tuple(out)
 
 
-def _dag_matrix(parents, spec, act, kxx0, g0, kyy0, xp, n, want_ntk):
+def _dag_matrix(parents, spec, act, kxx0, g0, kyy0, xp, n):
     sw2 = float(spec.sw) ** 2
     sb2 = float(spec.sb) ** 2
     # per node: (G_xx, G_xy, G_yy) and the derivative dual Gdot_xy, and NTK Theta_xy
@@ -325,14 +322,12 @@ def _dag_matrix(parents, spec, act, kxx0, g0, kyy0, xp, n, want_ntk):
             kxx = scale * sum(G[u][0] for u in ps) + sb2
             kxy = scale * sum(G[u][1] for u in ps) + sb2
             kyy = scale * sum(G[u][2] for u in ps) + sb2
-            if want_ntk:
-                t = kxy + scale * sum(Gdot[u] * theta[u] for u in ps if u != 0)
-                theta[v] = t
+            theta[v] = kxy + scale * sum(Gdot[u] * theta[u] for u in ps if u != 0)
             if v == sink:
-                return kxy, (theta[v] if want_ntk else None)
+                return kxy, theta[v]
             exx, _ = dual(act, kxx, kxx, kxx, derivative=False, n=n, xp=xp)
             eyy, _ = dual(act, kyy, kyy, kyy, derivative=False, n=n, xp=xp)
-            exy, dxy = dual(act, kxx, kxy, kyy, derivative=want_ntk, n=n, xp=xp)
+            exy, dxy = dual(act, kxx, kxy, kyy, derivative=True, n=n, xp=xp)
             G[v] = (exx, exy, eyy)
             Gdot[v] = dxy
     raise LimitError("DAG has no sink")  # pragma: no cover
