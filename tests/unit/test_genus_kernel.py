@@ -74,14 +74,32 @@ def test_orbit_sums_equal_full_enumeration(graph, ensemble):
     full = gk.pairing_terms(graph, ensemble, census=c_full)
     assert gk.orbit_terms(graph, ensemble, census=c_orb) == full
     assert c_orb == c_full
+    # rank ranges: representatives in each range, weighted by their orbit size, add up to the whole
+    total = PairingSpace(graph, ensemble).total
+    cuts = sorted({0, total, *np.random.default_rng(1).integers(0, total, 4).tolist()})
+    parts, c_parts = {}, {}
+    for lo, hi in zip(cuts, cuts[1:]):
+        for k, w in gk.orbit_terms(graph, ensemble, start=lo, stop=hi, census=c_parts).items():
+            parts[k] = parts.get(k, 0) + w
+    assert parts == full and c_parts == c_full
 
 
 def test_orbit_sums_reference_path_equals_full_enumeration(monkeypatch):
-    monkeypatch.setattr(gk, "_numba", lambda: None)  # the numpy reference of the orbit weights
-    graph = gue_graph(5)
-    assert gk.orbit_terms(graph) == gk.pairing_terms(graph)
-    graph = trace_word_graph(1, 5)
-    assert gk.orbit_terms(graph, "complex") == gk.pairing_terms(graph, "complex")
+    full = {g: gk.pairing_terms(g, e) for g, e in ((gue_graph(5), "gaussian"), (trace_word_graph(1, 5), "complex"))}
+    # the compiled orbit weights equal the numpy reference, pairing by pairing
+    for graph, ens in ((gue_graph(5), "gaussian"), (trace_word_graph(1, 6), "complex")):
+        space = PairingSpace(graph, ens)
+        st = gk._Static(graph, space)
+        q = gk._rotation_period(graph, space)
+        ref = gk._orbit_weight_numpy(space.unrank(0, space.total), q)
+        G = graph.n_edges // q
+        assert (ref > 0).sum() < space.total and ref.sum() == space.total
+        hist = gk._word_hist(st, 0, space.total, q, orbit_size=G)
+        per_c = hist.reshape(G + 1, -1).sum(axis=1)  # representatives by orbit size
+        assert {c: int(m) for c, m in enumerate(per_c) if m} == dict(zip(*map(list, np.unique(ref[ref > 0], return_counts=True))))
+    monkeypatch.setattr(gk, "_numba", lambda: None)  # the numpy reference path end to end
+    for (graph, ens), want in zip(((gue_graph(5), "gaussian"), (trace_word_graph(1, 5), "complex")), full.values()):
+        assert gk.orbit_terms(graph, ens) == want
 
 
 @pytest.mark.parametrize("graph,ensemble", [(gue_graph(6), "gaussian"), (trace_word_graph(2, 3), "gaussian"),
