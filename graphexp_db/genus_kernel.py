@@ -49,7 +49,7 @@ KEY_FIXED = 5  # key columns before the signature: n_exponent, crossing, surface
 _SHIFT = 64
 _SENTINEL = np.iinfo(np.int32).max
 CHUNK = 1 << 20
-ORBIT_MIN = 1 << 22  # whole spaces of cyclic words at least this large are summed over orbits
+ORBIT_MIN = 1 << 16  # whole spaces of cyclic words at least this large are summed over orbits
 
 
 def compiled_available() -> bool:
