@@ -4,8 +4,9 @@ Every number follows CONVENTIONS.md (MISSION.md F6):
 
 * :func:`kernels` -- whole NNGP/NTK matrices for MLP(L), layer DAGs and ResNet(L) (covariance
   ``C_L``; ``L = inf`` is the ODE limit), vectorised on the array backend and chunked over rows.
-  relu and erf MLPs/DAGs on the CPU run a compiled per-entry recursion (numba) after one
-  diagonal recursion per input row, for ``K(X, X)`` and ``K(X, X')`` alike, in float64 or float32.
+  relu and erf MLPs/DAGs on the CPU run one diagonal recursion per input row, then a few
+  in-place SIMD ufunc passes per layer and tile, for ``K(X, X)`` and ``K(X, X')`` alike (float64
+  arithmetic, float64 or float32 results).
 * :func:`nngp_exact`, :func:`ntk_exact` -- the same recursion in exact rationals for polynomial
   activations: the independent check of the graph-sum engine.
 
