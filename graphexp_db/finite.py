@@ -58,6 +58,10 @@ __all__ = [
     "covariance_series",
     "ntk_series",
     "fourpoint_series",
+    "FiniteSeries",
+    "kernel_matrix_series",
+    "METHODS",
+    "DEFAULT_MAX_ORDER",
     "leading_covariance",
     "leading_ntk",
     "tree_values",
@@ -311,45 +315,218 @@ def _tree_series(arch, quantity, activation, xs, *, marked=False, limit=DEFAULT_
     return {j: v for j, v in sorted(series.items()) if v != 0}
 
 
-def covariance_series(arch, activation, x, y, **kw) -> dict[int, Fraction]:
-    """``E[f(x) f(y)] = sum_j a_j N^-j`` exactly, for a polynomial activation.
+class FiniteSeries(dict):
+    """``{j: a_j}`` of ``sum_j a_j N^-j``, with how it was obtained.
+
+    Attributes
+    ----------
+    method : ``"recursion"`` (layer recursion) or ``"graphs"`` (sum over operator graphs and pairings)
+    exact : True when the coefficients are exact Fractions (polynomial activations)
+    max_order : the truncation order J (``None``: the complete polynomial)
+    errors : ``{j: bound}`` for floating-point coefficients (quadrature: the change when the
+        quadrature rule is refined; closed forms: 0, float64 rounding only)
+    oracle : how the Gaussian expectations were evaluated (exact, closed-form, quadrature)
+    ensemble : the weight and bias ensemble
+    """
+
+    method: str = "graphs"
+    exact: bool = True
+    max_order: int | None = None
+    errors: dict
+    oracle: str = "exact"
+
+    def __init__(self, data=(), *, method="graphs", exact=True, max_order=None, errors=None, oracle="exact",
+                 ensemble="gaussian"):
+        super().__init__(data)
+        self.method, self.exact, self.max_order, self.oracle = method, exact, max_order, oracle
+        self.ensemble = str(ensemble)
+        self.errors = dict(errors or {})
+
+
+METHODS = ("auto", "graphs", "recursion")
+#: default truncation for non-polynomial activations (the series in 1/N does not terminate)
+DEFAULT_MAX_ORDER = 1
+
+
+def _route(arch, activation, quantity: str, xs, *, max_order=None, method="auto", marked=False, ensemble="gaussian",
+           **kw) -> FiniteSeries:
+    """Pick the route (``auto``: the layer recursion where it applies, else the graph sums)."""
+    from . import recursion
+    from .moments import EXACT, QUADRATURE, method_of
+
+    ens = parse_ensemble(ensemble)
+    if ens.is_complex:
+        raise SpecError("complex weights are for trace words (finite-width trace); networks take real ensembles")
+    if method not in METHODS:
+        raise SpecError(f"unknown method {method!r} (expected auto, graphs or recursion)")
+    if max_order is not None and (not isinstance(max_order, int) or isinstance(max_order, bool) or max_order < 0):
+        raise SpecError(f"max order must be a non-negative integer, got {max_order!r}")
+    act = parse_activation(activation)
+    oracle = method_of(act)
+    reason = recursion.supports(arch, ens, act, quantity)
+    if method == "auto":
+        method = "recursion" if reason is None else "graphs"
+    if method == "graphs" and not ens.is_gaussian:
+        # the pairing route's cumulant partitions for network quantities disagree with exact
+        # enumeration of rademacher networks at depth >= 2 (tests/unit/test_recursion_nongaussian.py)
+        raise SpecError(f"the graph route sums Gaussian pairings for networks; {ens} weights need the layer recursion"
+                        + (f" ({reason})" if reason else ""))
+    if method == "recursion":
+        if reason is not None:
+            raise SpecError(reason + "; use --method graphs")
+        if oracle != EXACT and max_order is None:
+            max_order = DEFAULT_MAX_ORDER
+        if max_order is not None and max_order > MAX_RECURSION_ORDER and oracle != EXACT:
+            raise TooLarge(f"max order {max_order} is over {MAX_RECURSION_ORDER} for {act} (derivatives of order "
+                           f"{4 * max_order + 2} would be needed)")
+        if oracle == EXACT:
+            xs = [_exact_vector(x, "x" if i == 0 else "y") for i, x in enumerate(xs)]
+        else:
+            xs = [[float(v) for v in _exact_vector(x, "x" if i == 0 else "y")] for i, x in enumerate(xs)]
+        _check_budget(arch, act, quantity, max_order, kw.get("limit", DEFAULT_LIMIT))
+        coeffs = recursion.series(arch, act, xs, quantity, max_order=max_order, ensemble=ens)
+        errors = {}
+        if oracle == QUADRATURE:
+            fine = recursion.series(arch, act, xs, quantity, max_order=max_order, resolution=2)
+            errors = {j: abs(fine.get(j, 0.0) - coeffs.get(j, 0.0)) for j in sorted(set(coeffs) | set(fine))}
+        elif oracle != EXACT:
+            errors = {j: 0.0 for j in coeffs}
+        return FiniteSeries(coeffs, method="recursion", exact=oracle == EXACT, max_order=max_order, errors=errors, oracle=oracle,
+                            ensemble=ens)
+    if quantity == "fourpoint-mixed":
+        raise SpecError("the mixed (x, x, y, y) 4-point function has no graph route; use --method recursion")
+    xs = [_exact_vector(x, "x" if i == 0 else "y") for i, x in enumerate(xs)]
+    coeffs = _tree_series(arch, quantity, act, xs, marked=marked, **kw)
+    if quantity == "fourpoint":   # connected: E f^4 - 3 (E f^2)^2
+        two = _tree_series(arch, "covariance", act, [xs[0], xs[0]], **kw)
+        out: dict = defaultdict(Fraction, coeffs)
+        for (i, a), (j, b) in itertools.product(two.items(), repeat=2):
+            out[i + j] -= 3 * a * b
+        coeffs = {j: v for j, v in sorted(out.items()) if v != 0}
+    if max_order is not None:
+        coeffs = {j: v for j, v in coeffs.items() if j <= max_order}
+    return FiniteSeries(coeffs, method="graphs", exact=True, max_order=max_order)
+
+
+#: non-polynomial activations: orders above this need derivatives beyond the jet order
+MAX_RECURSION_ORDER = 2
+
+
+def _check_budget(arch, act, quantity, max_order, limit) -> None:
+    """Refuse complete polynomials whose size explodes, before any work (O(depth) arithmetic).
+
+    The state at depth l from the output is a polynomial of degree about ``2 D^l`` in the kernel
+    entries of that layer (D the activation's degree); its number of terms is estimated from
+    that degree and compared with ``limit / 100``.
+    """
+    if max_order is not None or not act.is_polynomial:
+        return
+    D = max(len(act.poly_coeffs) - 1, 1)
+    depth = len(layer_dag(arch).parents) - 2
+    n_vars = 1 if quantity == "fourpoint" else 3
+    top = 2 if quantity.startswith("fourpoint") else 1
+    # degree in the second-deepest layer's variables (the input-fed layer is free)
+    if (depth - 1) * math.log2(D) > 40:
+        raise TooLarge(f"the complete {quantity} polynomial of {arch} with {act} has degree about {D}^{depth - 1} in the kernel "
+                       "entries; use --max-order J (exact through N^-J)")
+    deg = top * D ** max(depth - 1, 0)
+    terms = math.comb(deg + n_vars, n_vars) * (deg // 2 + 1)
+    if terms > limit // 100:
+        raise TooLarge(f"the complete {quantity} polynomial of {arch} with {act} needs about {terms:,} terms per layer, "
+                       f"over the limit {limit // 100:,}; use --max-order J (exact through N^-J) or --force")
+
+
+def kernel_matrix_series(arch, activation, X, Y=None, *, quantity: str = "covariance", max_order: int = 1,
+                         chunk: int = 128, progress=None) -> dict[int, np.ndarray]:
+    """``{j: A_j}`` with ``A_j[a, b]`` the N^-j coefficient of ``quantity`` (covariance or ntk) at
+    the input pair ``(X[a], Y[b])``, for a non-polynomial activation (floating point).
+
+    All pairs go through the layer recursion together, ``chunk`` pairs at a time (``K(X, X)``
+    computes the upper triangle only).  Quadrature errors are not estimated here: the scalar
+    functions state them pair by pair.
+
+    >>> from graphexp_db.spec import parse_arch
+    >>> A = kernel_matrix_series(parse_arch("mlp:L=2"), "tanh", [[1.0, 0.0], [0.6, 0.8]])
+    >>> s = covariance_series(parse_arch("mlp:L=2"), "tanh", [1.0, 0.0], [0.6, 0.8])
+    >>> bool(abs(A[1][0, 1] - s[1]) < 1e-12 and A[1][0, 1] == A[1][1, 0])
+    True
+    """
+    from . import recursion
+
+    act = parse_activation(activation)
+    if act.is_polynomial:
+        raise SpecError("kernel matrices are for non-polynomial activations; use covariance_series per pair for exact values")
+    if quantity not in ("covariance", "ntk"):
+        raise SpecError(f"kernel matrices of {quantity!r} are not supported (covariance or ntk)")
+    reason = recursion.supports(arch)
+    if reason:
+        raise SpecError(reason)
+    X = np.asarray(X, dtype=float)
+    sym = Y is None
+    Y = X if sym else np.asarray(Y, dtype=float)
+    if X.ndim != 2 or Y.ndim != 2 or X.shape[1] != Y.shape[1]:
+        raise SpecError(f"inputs must be matrices with one dimension, got {X.shape} and {Y.shape}")
+    ia, ib = np.triu_indices(len(X)) if sym else np.unravel_index(np.arange(len(X) * len(Y)), (len(X), len(Y)))
+    out = {j: np.zeros((len(X), len(Y))) for j in range(max_order + 1)}
+    for start in range(0, len(ia), chunk):
+        a, b = ia[start:start + chunk], ib[start:start + chunk]
+        res = recursion.series(arch, act, [X[a], Y[b]], quantity, max_order=max_order)
+        for j, vals in res.items():
+            out[j][a, b] = vals
+            if sym:
+                out[j][b, a] = vals
+        if progress is not None:
+            progress(len(a))
+    return out
+
+
+def covariance_series(arch, activation, x, y, *, max_order=None, method="auto", **kw) -> FiniteSeries:
+    """``E[f(x) f(y)] = sum_j a_j N^-j`` (exact for polynomial activations, coefficients of
+    ``N^0..N^-max_order`` otherwise, default ``max_order = 1``).
+
+    ``method``: ``"recursion"`` (layer recursion, :mod:`graphexp_db.recursion`), ``"graphs"`` (sum
+    over every operator graph and Wick pairing) or ``"auto"`` (the recursion where it applies: MLPs
+    and layer DAGs with Gaussian weights).  Both routes agree exactly.
 
     >>> from graphexp_db.spec import parse_arch
     >>> covariance_series(parse_arch("mlp:L=1,sw=1,sb=0"), "poly:0,1,1", [1, 0], [1, 0])  # one hidden layer: exact at N^0
     {0: Fraction(5, 4)}
     >>> covariance_series(parse_arch("mlp:L=2"), "poly:0,1,1", [1, 0], [1, 0])
     {0: Fraction(95, 16), 1: Fraction(51, 1)}
+    >>> covariance_series(parse_arch("mlp:L=2"), "poly:0,1,1", [1, 0], [1, 0], method="graphs").method
+    'graphs'
     """
-    return _tree_series(arch, "covariance", activation, [_exact_vector(x, "x"), _exact_vector(y, "y")], **kw)
+    return _route(arch, activation, "covariance", [x, y], max_order=max_order, method=method, **kw)
 
 
-def ntk_series(arch, activation, x, y, **kw) -> dict[int, Fraction]:
-    """``E[Theta(x, y)] = sum_j a_j N^-j`` exactly (NTK parametrisation, all weights and biases).
+def ntk_series(arch, activation, x, y, *, max_order=None, method="auto", **kw) -> FiniteSeries:
+    """``E[Theta(x, y)] = sum_j a_j N^-j`` (NTK parametrisation, all weights and biases).
 
     >>> from graphexp_db.spec import parse_arch
     >>> ntk_series(parse_arch("mlp:L=1"), "identity", [1, 0], [1, 0])  # K2 + K1, K1 = 1/2
     {0: Fraction(1, 1)}
     """
-    return _tree_series(arch, "ntk", activation, [_exact_vector(x, "x"), _exact_vector(y, "y")], marked=True, **kw)
+    return _route(arch, activation, "ntk", [x, y], max_order=max_order, method=method, marked=True, **kw)
 
 
-def fourpoint_series(arch, activation, x, *, connected: bool = True, **kw) -> dict[int, Fraction]:
-    """Connected 4-point function ``E[f(x)^4] - 3 E[f(x)^2]^2 = sum_j a_j N^-j`` exactly
-    (``connected=False``: the raw ``E[f(x)^4]``).
+def fourpoint_series(arch, activation, x, y=None, *, connected: bool = True, max_order=None, method="auto", **kw) -> FiniteSeries:
+    """Connected 4-point function ``E[f(x)^4] - 3 E[f(x)^2]^2 = sum_j a_j N^-j``; with ``y``, the
+    connected ``(x, x, y, y)`` function ``E[f(x)^2 f(y)^2] - E[f(x)^2] E[f(y)^2] - 2 E[f(x) f(y)]^2``
+    (``connected=False``: the raw ``E[f(x)^4]``, graph route only).
 
     >>> from graphexp_db.spec import parse_arch
     >>> fourpoint_series(parse_arch("mlp:L=1"), "identity", [1, 1])   # f Gaussian given W1: 6/N
     {1: Fraction(6, 1)}
+    >>> fourpoint_series(parse_arch("mlp:L=1"), "identity", [1, 1], [1, 1])   # y = x: the same
+    {1: Fraction(6, 1)}
     """
+    if y is not None:
+        return _route(arch, activation, "fourpoint-mixed", [x, y], max_order=max_order, method=method, **kw)
     xv = _exact_vector(x, "x")
+    if connected:
+        return _route(arch, activation, "fourpoint", [xv], max_order=max_order, method=method, **kw)
     raw = _tree_series(arch, "fourpoint", activation, [xv], **kw)
-    if not connected:
-        return raw
-    two = _tree_series(arch, "covariance", activation, [xv, xv], **kw)
-    out: dict[int, Fraction] = defaultdict(Fraction, raw)
-    for (i, a), (j, b) in itertools.product(two.items(), repeat=2):
-        out[i + j] -= 3 * a * b
-    return {j: v for j, v in sorted(out.items()) if v != 0}
+    return FiniteSeries(raw, method="graphs")
 
 
 # --------------------------------------------------------------------------- leading order
