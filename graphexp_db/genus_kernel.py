@@ -4,21 +4,21 @@ The reference path (:func:`graphexp_db.pair.PairingSpace.unrank` followed by
 :func:`graphexp_db.embed.embed_batch` and :func:`graphexp_db.embed.aggregate`) works on whole
 arrays and allocates several ``(B, slots)`` temporaries per round of label propagation.  This
 module does the same work per pairing in a compiled loop (numba ``@njit(parallel=True)`` on the
-CPU, one CUDA thread per pairing through CuPy on a GPU): mixed-radix unranking, union-find over
-the slots, then the *key* of the pairing
+CPU, one CUDA thread per pairing through CuPy on a GPU): mixed-radix unranking (an odometer: no
+division per rank), the index classes (union-find over the slots; for one-trace words the orbits
+of two involutions on the letter-ends, or, for orientable cyclic words such as GUE and complex
+Ginibre words, the cycles of ``s -> P[s - 1]`` on the slots), then the *key* of the pairing
 
     ``(n_exponent, crossing, surface code, chi, hidden classes, signature...)``
 
-which is all that :func:`graphexp_db.embed.aggregate` needs.  Aggregation stays exact (Python
-integers and :class:`fractions.Fraction`), and the result equals the reference path key for key.
+which is all that :func:`graphexp_db.embed.aggregate` needs (words without marks are histogrammed
+in the kernel).  Aggregation stays exact (Python integers and :class:`fractions.Fraction`), and
+the result equals the reference path key for key.
 
 Orbit-level sums (:func:`orbit_terms`): for a word whose automorphism group contains the
-rotations (GUE ``tr H^(2n)``, trace words ``tr (W W^*)^k``), the pairings where edge 0 is paired
-with a fixed partner ``d`` form one rank range.  Every rotation orbit meets the range
-``R_d`` where ``d`` is the smallest partner distance the orbit realises, so summing over
-``R_1, R_2, ...`` the pairings whose smallest distance is exactly ``d``, each weighted by
-``|G| / c(pairing)`` with ``c`` the number of group elements mapping it into ``R_d``, gives the
-full sum exactly (double counting, as in Burnside's lemma).
+rotations (GUE ``tr H^(2n)``, trace words ``tr (W W^*)^k``), one representative per rotation
+orbit (its smallest-rank member) is embedded and weighted by the orbit size; whole spaces of at
+least ``ORBIT_MIN`` pairings take this route in :func:`pairing_terms`.
 
 Examples
 --------
