@@ -1,17 +1,26 @@
-"""Engine benchmarks (issue 2): printed ratios and figures, not asserted.
+"""Engine benchmarks (issues 2 and 12): printed ratios and figures, not asserted.
 
-1. Genus/face computation throughput of the vectorised kernel (graphexp_db.embed.embed_batch)
-   against a plain Python union-find loop over the same pairings, same run.  Target >= 50x.
-2. Rows per second written to SQLite by a catalogue fill.
-3. Wall time of ``graphexp build --preset core`` into a fresh SQLite file.  Target < 2 minutes
+1. Pairing + genus throughput of the compiled genus kernel (``graphexp_db.genus_kernel``: numba
+   on the CPU; one pass unranks, counts index classes and aggregates exactly) against the
+   plain-Python enumerator (a union-find loop over the same pairings), in the same run, for
+   complex Ginibre k = 9, 10 and GUE n = 7, 8.  Target >= 50x.  The numpy array path (the
+   reference the tests compare against) is printed too, and the CUDA kernel's rate when cupy
+   sees a GPU (else a line says why it is skipped).
+2. Orbit sums (rotation orbits of a GUE word, weighted) against the full enumeration.
+3. ``--order10``: ``graphexp expand --quantity gue --order 10`` and ``--quantity trace --p 1
+   --order 10 --ensemble complex`` into fresh SQLite files, their wall time, and their exact
+   aggregates against Harer-Zagier numbers and the Ginibre genus counts (cycles of permutations).
+4. Rows per second written to SQLite by a catalogue fill.
+5. Wall time of ``graphexp build --preset core`` into a fresh SQLite file.  Target < 2 minutes
    on a 2-core machine.
 
-Run: ``.venv/bin/python benchmarks/bench_engine.py [--skip-build]``
+Run: ``.venv/bin/python benchmarks/bench_engine.py [--skip-build] [--order10]``
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -20,8 +29,10 @@ import time
 
 import numpy as np
 
-from graphexp_db.embed import embed_batch, embed_one
+from graphexp_db.embed import aggregate, embed_batch
 from graphexp_db.expand import gue_graph, trace_word_graph
+from graphexp_db.finite import harer_zagier
+from graphexp_db.genus_kernel import compiled_available, orbit_terms, pairing_keys, pairing_terms
 from graphexp_db.pair import PairingSpace
 
 
@@ -53,27 +64,152 @@ def python_faces(graph, P: np.ndarray) -> np.ndarray:
 
 
 def bench_kernel() -> None:
-    print("== genus/face kernel: vectorised vs plain Python loop ==")
-    for graph in (gue_graph(7), trace_word_graph(2, 4)):
-        space = PairingSpace(graph)
-        P = space.unrank(0, min(space.total, 200_000))
+    import graphexp_db.genus_kernel as gk
+
+    print(f"== pairing + genus throughput: compiled kernel vs plain-Python enumerator ({os.cpu_count()} cores) ==")
+    if not compiled_available():
+        print("   numba is not installed: the compiled kernel is skipped (pip install numba)")
+        return
+    for graph, ens in ((trace_word_graph(1, 9), "complex"), (trace_word_graph(1, 10), "complex"),
+                       (gue_graph(7), "gaussian"), (gue_graph(8), "gaussian")):
+        space = PairingSpace(graph, ens)
+        pairing_terms(graph, ens, stop=1000)  # load the compiled kernels outside the timing
+        n_py = 20_000
+        P = space.unrank(0, n_py)
+        t_all = t_orb = t_py = float("inf")
+        for _ in range(3):  # interleaved, best of 3: the machine is shared, both sides see the same load
+            gk.ORBIT_MIN, saved = 1 << 62, gk.ORBIT_MIN  # every pairing through the kernel
+            t = time.perf_counter()
+            census: dict = {}
+            pairing_terms(graph, ens, census=census)
+            t_all = min(t_all, time.perf_counter() - t)
+            gk.ORBIT_MIN = saved
+            assert sum(census.values()) == space.total
+            t = time.perf_counter()
+            census = {}
+            pairing_terms(graph, ens, census=census)  # the library default: rotation-orbit sums
+            t_orb = min(t_orb, time.perf_counter() - t)
+            assert sum(census.values()) == space.total
+            t = time.perf_counter()
+            faces = python_faces(graph, P)
+            t_py = min(t_py, time.perf_counter() - t)
+        n_np = min(space.total, 200_000)
         t = time.perf_counter()
-        b = embed_batch(graph, P)
-        t_vec = time.perf_counter() - t
-        n_loop = min(len(P), 20_000)
+        ref = embed_batch(graph, space.unrank(0, n_np))
+        aggregate(graph, ref)
+        t_np = time.perf_counter() - t
+        keys = pairing_keys(graph, ens, 0, n_py)
+        assert (faces == keys[:, 4]).all() and (faces[:n_py] == ref.F[:n_py]).all(), "kernel and loop disagree"
+        rate, py_rate, np_rate = space.total / t_all, n_py / t_py, n_np / t_np
+        name = f"{graph.shape} k={graph.order} {ens}" if graph.quantity == "trace" else f"gue n={graph.order}"
+        orb_rate = space.total / t_orb
+        print(f"   {name:24s} {space.total:>11,} pairings: every pairing {rate:11,.0f}/s | plain Python "
+              f"{py_rate:9,.0f}/s -> ratio {rate / py_rate:6.1f}x (target >= 50x) | with orbit sums (default) "
+              f"{orb_rate:12,.0f}/s -> {orb_rate / py_rate:6.1f}x | numpy path {np_rate:10,.0f}/s")
+    _bench_gpu()
+
+
+def _bench_gpu() -> None:
+    from graphexp_db.backend import gpu_available, get_xp
+
+    if not gpu_available():
+        print("   GPU: skipped (cupy with a CUDA device is not available here)")
+        return
+    cp = get_xp("gpu")
+    graph, ens = trace_word_graph(1, 10), "complex"
+    n = PairingSpace(graph, ens).total
+    pairing_keys(graph, ens, 0, 1000, xp=cp)
+    t = time.perf_counter()
+    g = pairing_keys(graph, ens, 0, n, xp=cp)
+    t_gpu = time.perf_counter() - t
+    t = time.perf_counter()
+    c = pairing_keys(graph, ens, 0, n)
+    t_cpu = time.perf_counter() - t
+    assert (g[:, :5] == c[:, :5]).all()
+    print(f"   GPU keys {n / t_gpu:,.0f}/s vs CPU keys {n / t_cpu:,.0f}/s: GPU/CPU ratio {t_cpu / t_gpu:.1f}")
+
+
+def bench_orbits() -> None:
+    import graphexp_db.genus_kernel as gk
+
+    print("== orbit sums (rotation orbits, weighted) vs full enumeration ==")
+    for n in (8, 9):
+        graph = gue_graph(n)
+        saved, gk.ORBIT_MIN = gk.ORBIT_MIN, 1 << 62  # every pairing, for the comparison
         t = time.perf_counter()
-        faces = python_faces(graph, P[:n_loop])
-        t_loop = time.perf_counter() - t
-        assert (faces == b.F[:n_loop]).all(), "kernel and loop disagree"
-        n_one = 2_000
+        full = pairing_terms(graph)
+        t_full = time.perf_counter() - t
+        gk.ORBIT_MIN = saved
         t = time.perf_counter()
-        expo = [embed_one(graph, space.pairs(r)).n_exponent for r in range(n_one)]
-        t_one = time.perf_counter() - t
-        assert expo == b.n_exponent[:n_one].tolist()
-        vec_rate, loop_rate, one_rate = len(P) / t_vec, n_loop / t_loop, n_one / t_one
-        print(f"{graph.shape:12s} {graph.n_edges:3d} letters: vectorised {vec_rate:12,.0f} pairings/s | "
-              f"plain loop of embed_one {one_rate:9,.0f}/s -> ratio {vec_rate / one_rate:7.1f}x (target >= 50x) | "
-              f"hand-tuned union-find loop {loop_rate:9,.0f}/s -> ratio {vec_rate / loop_rate:5.1f}x")
+        orb = orbit_terms(graph)
+        t_orb = time.perf_counter() - t
+        assert orb == full
+        total = PairingSpace(graph).total
+        n_py = 20_000
+        t = time.perf_counter()
+        python_faces(graph, PairingSpace(graph).unrank(0, n_py))
+        py_rate = n_py / (time.perf_counter() - t)
+        print(f"   gue n={n}: full {t_full:6.2f} s, orbit representatives {t_orb:6.2f} s -> {t_full / t_orb:4.1f}x, "
+              f"equal exact terms; effective {total / t_orb:,.0f} pairings/s = {total / t_orb / py_rate:,.0f}x plain Python")
+
+
+def _ginibre_by_genus(k: int) -> dict[int, int]:
+    """Complex Ginibre genus counts from the cycles of all permutations of S_k (compiled)."""
+    import numba
+
+    @numba.njit(cache=False)
+    def run(k):
+        hist = np.zeros(k + 2, dtype=np.int64)
+        p = np.arange(k)
+        seen = np.zeros(k, dtype=np.bool_)
+        while True:
+            c1 = 0
+            seen[:] = False
+            for i in range(k):
+                if not seen[i]:
+                    c1 += 1
+                    j = i
+                    while not seen[j]:
+                        seen[j] = True
+                        j = p[j]
+            c2 = 0
+            seen[:] = False
+            for i in range(k):
+                if not seen[i]:
+                    c2 += 1
+                    j = i
+                    while not seen[j]:
+                        seen[j] = True
+                        j = p[(j + 1) % k]
+            hist[(k + 1 - c1 - c2) // 2] += 1
+            i = k - 2  # next permutation (lexicographic)
+            while i >= 0 and p[i] > p[i + 1]:
+                i -= 1
+            if i < 0:
+                return hist
+            j = k - 1
+            while p[j] < p[i]:
+                j -= 1
+            p[i], p[j] = p[j], p[i]
+            p[i + 1:] = p[i + 1:][::-1].copy()
+
+    return {g: int(c) for g, c in enumerate(run(k)) if c}
+
+
+def bench_order10() -> None:
+    print("== graphexp expand at order 10 (fresh SQLite, --force) ==")
+    with tempfile.TemporaryDirectory() as d:
+        for args, check in ((["--quantity", "trace", "--p", "1", "--order", "10", "--ensemble", "complex"], "ginibre"),
+                            (["--quantity", "gue", "--order", "10"], "gue")):
+            env = dict(os.environ, GRAPHEXP_DB=f"sqlite:///{d}/{check}.sqlite")
+            t = time.perf_counter()
+            out = subprocess.run([sys.executable, "-m", "graphexp_db.cli", "expand", *args, "--force", "--json"], env=env,
+                                 check=True, capture_output=True, text=True).stdout
+            dt = time.perf_counter() - t
+            got = {-int(e) // 2: int(c) for e, c in json.loads(out)["by_exponent"].items()}
+            want = harer_zagier(10) if check == "gue" else _ginibre_by_genus(10)
+            print(f"   expand {' '.join(args)}: {dt:7.1f} s on {os.cpu_count()} cores; pairings by genus {got} "
+                  f"{'==' if got == want else '!='} {'Harer-Zagier' if check == 'gue' else 'permutation-cycle counts'}")
 
 
 def bench_rows() -> None:
@@ -112,8 +248,12 @@ def bench_build() -> None:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--skip-build", action="store_true")
+    ap.add_argument("--order10", action="store_true", help="also run the order-10 GUE and Ginibre expansions (minutes)")
     args = ap.parse_args()
     bench_kernel()
+    bench_orbits()
+    if args.order10:
+        bench_order10()
     bench_rows()
     if not args.skip_build:
         bench_build()

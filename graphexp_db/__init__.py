@@ -1,59 +1,36 @@
 """graphexp-db: graph expansions of deep neural networks.
 
 The package is a facade over one module per stage:
-``spec -> expand -> pair -> embed -> finite / limits -> montecarlo -> studies -> catalogue``.
+``spec -> expand -> pair -> embed -> finite / limits -> catalogue``.
 
 >>> import graphexp_db as gx
 >>> gx.trace_series(1, 2, "gaussian")
 {0: Fraction(2, 1), 1: Fraction(1, 1)}
 """
 
+import sys
+import types
+
 from ._version import __version__
-from .canonical import canonical_graphs, certificate
-from .embed import embed_batch, embed_one
-from .expand import count_operator_graphs, gue_graph, iter_operator_graphs, jacobian_graph, trace_word_graph
-from .finite import (
-    covariance_series,
-    fourpoint_series,
-    fuss_catalan,
-    gue_genus_table,
-    harer_zagier,
-    kernel_matrix_series,
-    leading_covariance,
-    leading_ntk,
-    ntk_series,
-    trace_series,
-    truncated_graph_sums,
-)
-from .limits import (
-    jacobian_density,
-    jacobian_moments,
-    kernels,
-    nngp_exact,
-    nngp_limit,
-    ntk_exact,
-    ntk_limit,
-    resnet_covariance,
-)
-from .montecarlo import (
-    fourpoint_estimate,
-    hessian_norm,
-    jacobian_moments_estimate,
-    kernel_estimate,
-)
-from .pair import PairingSpace, count_pairings, iter_pairings, iter_partitions, orbits
-from .spec import (
-    Activation,
-    DagSpec,
-    Ensemble,
-    MLPSpec,
-    ResNetSpec,
-    SpecError,
-    parse_activation,
-    parse_arch,
-    parse_ensemble,
-)
-from .studies import commutativity, linearity, ntk_rate, universality
+
+# Every verb is imported on first use (PEP 562), so that ``import graphexp_db.cli`` (``graphexp
+# --help``) loads no numpy, networkx or pynauty, and the pure core never pulls in SQLAlchemy.
+_EXPORTS = {
+    "canonical": ("canonical_graphs", "certificate"),
+    "embed": ("embed_batch", "embed_one"),
+    "expand": ("count_operator_graphs", "gue_graph", "iter_operator_graphs", "jacobian_graph", "trace_word_graph"),
+    "finite": ("covariance_series", "fourpoint_series", "fuss_catalan", "gue_genus_table", "harer_zagier",
+               "kernel_matrix_series", "leading_covariance", "leading_ntk", "ntk_series", "trace_series",
+               "truncated_graph_sums"),
+    "limits": ("jacobian_density", "jacobian_moments", "kernels", "nngp_exact", "nngp_limit", "ntk_exact", "ntk_limit",
+               "resnet_covariance"),
+    "montecarlo": ("fourpoint_estimate", "hessian_norm", "jacobian_moments_estimate", "kernel_estimate"),
+    "studies": ("commutativity", "linearity", "ntk_rate", "universality"),
+    "pair": ("PairingSpace", "count_pairings", "iter_pairings", "iter_partitions", "orbits"),
+    "spec": ("Activation", "DagSpec", "Ensemble", "MLPSpec", "ResNetSpec", "SpecError", "parse_activation", "parse_arch",
+             "parse_ensemble"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
     "__version__",
@@ -134,9 +111,34 @@ def build(preset: str = "core", url: str | None = None, device: str = "cpu") -> 
 
 
 def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
+    import importlib
 
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"graphexp_db.{_WHERE[name]}"), name)
+    if name in _LAZY:
         module, attr = _LAZY[name]
         return getattr(importlib.import_module(module), attr)
     raise AttributeError(f"module 'graphexp_db' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+class _Facade(types.ModuleType):
+    """``graphexp_db.kernels`` is the verb (as before the module of that name existed): importing
+    the submodule ``graphexp_db.kernels`` binds it on the package, so a data descriptor keeps the
+    verb in front (the submodule stays reachable through ``sys.modules``)."""
+
+    @property
+    def kernels(self):
+        from .limits import kernels
+
+        return kernels
+
+    @kernels.setter
+    def kernels(self, value) -> None:  # the import system binds the submodule here: keep the verb
+        pass
+
+
+sys.modules[__name__].__class__ = _Facade

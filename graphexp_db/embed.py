@@ -37,7 +37,7 @@ import numpy as np
 
 from .expand import OperatorGraph
 
-__all__ = ["BatchEmbedding", "Embedding", "embed_batch", "embed_one", "aggregate", "Term", "format_term", "evaluate_factors"]
+__all__ = ["BatchEmbedding", "Embedding", "embed_batch", "embed_one", "aggregate", "aggregate_keys", "surface_codes", "format_term", "evaluate_factors"]
 
 _CODE_SHIFT = 64  # per-class codes: x-count * 64 + y-count (input classes), 4096 + mark-level * 64 + count (D marks)
 _SENTINEL = np.iinfo(np.int32).max
@@ -208,19 +208,6 @@ def _signature(graph: OperatorGraph, lab: np.ndarray, roots: np.ndarray) -> np.n
 
 
 # --------------------------------------------------------------------------- terms
-@dataclass(frozen=True)
-class Term:
-    """A group of pairings with the same exponent and factors: ``count`` pairings (exact weight)."""
-
-    n_exponent: int
-    surface: str
-    factors: tuple[tuple[str, int], ...]
-    weight: Fraction  # number of pairings (times cumulant weights), times the graph coefficient
-
-    def to_json(self) -> dict:
-        return {"N": self.n_exponent, "surface": self.surface, "weight": str(self.weight), "factors": dict(self.factors)}
-
-
 def _code_symbol(code: int) -> str:
     if code >= 4096:
         level, count = divmod(code - 4096, _CODE_SHIFT)
@@ -241,6 +228,22 @@ def _surface_raw(b: BatchEmbedding, i: int) -> str:
     return f"S{int(b.genus[i])}" if b.orientable[i] else f"N{int(b.crosscaps[i])}"
 
 
+def surface_codes(b: BatchEmbedding) -> np.ndarray:
+    """Integer surface code per pairing: genus g (orientable), 1000 + crosscaps, 2000 + chi (cumulant
+    blocks, no orientation data), 0 for quotient graphs of trees.
+
+    >>> from graphexp_db.expand import gue_graph
+    >>> from graphexp_db.pair import PairingSpace
+    >>> surface_codes(embed_batch(gue_graph(2), PairingSpace(gue_graph(2)).unrank(0, 3))).tolist()
+    [0, 1, 0]
+    """
+    if b.F is None:
+        return np.zeros_like(b.n_exponent)
+    if b.orientable is None:
+        return 2000 + b.chi
+    return np.where(b.orientable, b.genus, 1000 + b.crosscaps)
+
+
 def aggregate(graph: OperatorGraph, b: BatchEmbedding, *, weights=None, marked: bool = False, census: dict | None = None) -> dict[tuple, Fraction]:
     """Group a batch into exact weights keyed by ``(n_exponent, surface, factors)``.
 
@@ -250,13 +253,24 @@ def aggregate(graph: OperatorGraph, b: BatchEmbedding, *, weights=None, marked: 
     ``census``, when given, receives the bare number of pairings (or partitions, unweighted)
     per ``(n_exponent, surface)``.
     """
-    if b.F is None:
-        surf_code = np.zeros_like(b.n_exponent)
-    elif b.orientable is None:
-        surf_code = 2000 + b.chi
-    else:
-        surf_code = np.where(b.orientable, b.genus, 1000 + b.crosscaps)
-    keys = np.column_stack([b.n_exponent, b.crossing if marked else np.zeros_like(b.n_exponent), surf_code, b.signature])
+    keys = np.column_stack([b.n_exponent, b.crossing if marked else np.zeros_like(b.n_exponent), surface_codes(b), b.signature])
+    return aggregate_keys(graph, keys, tree=b.F is None, weights=weights, marked=marked, census=census)
+
+
+def aggregate_keys(graph: OperatorGraph, keys: np.ndarray, *, tree: bool, weights=None, marked: bool = False,
+                   census: dict | None = None, weighted_census: bool = False) -> dict[tuple, Fraction]:
+    """:func:`aggregate` on key rows ``(n_exponent, crossing, surface code, signature...)`` (one row
+    per pairing, as the compiled kernel of :mod:`graphexp_db.genus_kernel` writes them).
+
+    ``weighted_census`` counts ``weights`` (orbit multiplicities) instead of rows in ``census``.
+
+    >>> from graphexp_db.expand import gue_graph
+    >>> sorted(aggregate_keys(gue_graph(2), np.array([[0, 0, 0], [-2, 0, 1], [0, 0, 0]]), tree=False).items())
+    [((-2, 'S1', ()), Fraction(1, 1)), ((0, 'S0', ()), Fraction(2, 1))]
+    """
+    out: dict[tuple, Fraction] = defaultdict(Fraction)
+    if len(keys) == 0:
+        return dict(out)
     uniq, inverse, counts = _unique_rows(keys)
     if weights is None:
         totals = [Fraction(int(c)) for c in counts]
@@ -264,12 +278,12 @@ def aggregate(graph: OperatorGraph, b: BatchEmbedding, *, weights=None, marked: 
         totals = [Fraction(0)] * len(uniq)
         for i, w in zip(inverse.ravel().tolist(), weights):
             totals[i] += w
-    out: dict[tuple, Fraction] = defaultdict(Fraction)
     groups = []
     for j in range(len(uniq)):
         code = int(uniq[j][2])
-        surface = "Q" if b.F is None else (f"S{code}" if code < 1000 else f"N{code - 1000}" if code < 2000 else f"X{code - 2000}")
-        groups.append((np.concatenate([uniq[j][:2], uniq[j][3:]]), surface, totals[j], int(counts[j])))
+        surface = "Q" if tree else (f"S{code}" if code < 1000 else f"N{code - 1000}" if code < 2000 else f"X{code - 2000}")
+        raw = totals[j] if weighted_census else int(counts[j])
+        groups.append((np.concatenate([uniq[j][:2], uniq[j][3:]]), surface, totals[j], raw))
     base = Counter(dict(graph.monomial))
     for key, surface, count, raw in groups:
         e, cross = int(key[0]), int(key[1])
@@ -296,6 +310,14 @@ def _unique_rows(keys: np.ndarray):
     for j in range(keys.shape[1]):
         if span[j] > 1:
             code = code * span[j] + (keys[:, j] - lo[j])
+    if float(np.prod(span.astype(float))) <= 1 << 20:  # small code space: one counting pass, no sort
+        hist = np.bincount(code)
+        present = np.flatnonzero(hist)
+        first = np.full(len(hist), -1, dtype=np.int64)
+        first[code[::-1]] = np.arange(len(code) - 1, -1, -1)
+        remap = np.zeros(len(hist), dtype=np.int64)
+        remap[present] = np.arange(len(present))
+        return keys[first[present]], remap[code], hist[present]
     _, first, inverse, counts = np.unique(code, return_index=True, return_inverse=True, return_counts=True)
     return keys[first], inverse.ravel(), counts
 

@@ -100,6 +100,10 @@ def graph_terms(graph: OperatorGraph, ensemble="gaussian", *, marked: bool = Fal
     if ens.is_gaussian or graph.rule == "hermitian":
         space = PairingSpace(graph, ens)
         stop = space.total if stop is None else min(stop, space.total)
+        if space.total < 2**62:  # the compiled kernel (numba / CUDA) unranks and embeds in one pass
+            from .genus_kernel import pairing_terms
+
+            return pairing_terms(graph, ens, marked=marked, census=census, start=start, stop=stop, xp=xp)
         for lo in range(start, stop, chunk):
             P = space.unrank(lo, min(lo + chunk, stop))
             if xp is not None:

@@ -18,6 +18,8 @@ YOpt = Annotated[str | None, typer.Option("--y", help="Input y, comma-separated 
 Inputs = Annotated[str | None, typer.Option("--inputs", help="Matrix mode: a .npy or .csv file of M inputs (one per row).")]
 Out = Annotated[str | None, typer.Option("--out", help="Matrix mode: save the M x M matrix to this .npy file.")]
 Store = Annotated[bool, typer.Option("--store", help="Also store the result with provenance in the catalogue (--db).")]
+Inputs2 = Annotated[str | None, typer.Option("--inputs2", help="Matrix mode: a second .npy/.csv file of M2 inputs: the M x M2 cross matrix K(X, X').")]
+Dtype = Annotated[str, typer.Option("--dtype", help="Precision of the result: float64 or float32 (computed in float64, rounded once).")]
 
 
 def register(root: typer.Typer) -> None:
@@ -43,7 +45,8 @@ def load_inputs(path: str):
     return X
 
 
-def _run(kind: str, arch, activation, x, y, inputs, out, device, json_out, store=False, db=None) -> None:
+def _run(kind: str, arch, activation, x, y, inputs, out, device, json_out, store=False, db=None, inputs2=None,
+         dtype: str = "float64") -> None:
     import numpy as np
 
     from ..backend import DeviceError
@@ -54,12 +57,17 @@ def _run(kind: str, arch, activation, x, y, inputs, out, device, json_out, store
     try:
         spec = parse_arch(arch)
         act = parse_activation(activation)
+        if dtype not in ("float32", "float64"):
+            fail(f"--dtype must be float32 or float64, got {dtype!r}")
         if store and inputs is not None:
             fail("--store stores single values: use it with --x/--y, not --inputs")
+        if inputs2 is not None and inputs is None:
+            fail("--inputs2 needs --inputs (the rows of the cross matrix)")
         if inputs is not None:
             if x is not None or y is not None:
                 fail("give either --inputs (matrix mode) or --x/--y, not both")
-            res = kernels(spec, activation, load_inputs(inputs), device=device)
+            Y = load_inputs(inputs2) if inputs2 is not None else None
+            res = kernels(spec, activation, load_inputs(inputs), Y, device=device, dtype=dtype)
         else:
             if x is None:
                 fail("give --x (and --y) or --inputs FILE")
@@ -67,7 +75,7 @@ def _run(kind: str, arch, activation, x, y, inputs, out, device, json_out, store
             ys = parse_floats(y, "--y") if y is not None else xs
             if len(xs) != len(ys):
                 fail(f"inputs of different dimension: --x has {len(xs)} entries, --y has {len(ys)}")
-            res = kernels(spec, activation, np.array([xs]), np.array([ys]), device=device)
+            res = kernels(spec, activation, np.array([xs]), np.array([ys]), device=device, dtype=dtype)
     except (SpecError, DeviceError) as exc:
         fail(str(exc))
     mat = res.nngp if kind == "nngp" else res.ntk
@@ -98,16 +106,18 @@ def _run(kind: str, arch, activation, x, y, inputs, out, device, json_out, store
 
 @app.command("nngp")
 def nngp(arch: Arch, activation: Act, x: XOpt = None, y: YOpt = None, inputs: Inputs = None, out: Out = None,
-         device: Device = "cpu", store: Store = False, db: DbUrl = None, json_out: JsonOut = False) -> None:
+         device: Device = "cpu", store: Store = False, db: DbUrl = None, json_out: JsonOut = False,
+         inputs2: Inputs2 = None, dtype: Dtype = "float64") -> None:
     """NNGP output kernel K_(L+1)(x, y) (ResNet: covariance C_L; resnet:L=inf is the ODE limit)."""
-    _run("nngp", arch, activation, x, y, inputs, out, device, json_out, store, db)
+    _run("nngp", arch, activation, x, y, inputs, out, device, json_out, store, db, inputs2, dtype)
 
 
 @app.command("ntk")
 def ntk(arch: Arch, activation: Act, x: XOpt = None, y: YOpt = None, inputs: Inputs = None, out: Out = None,
-        device: Device = "cpu", store: Store = False, db: DbUrl = None, json_out: JsonOut = False) -> None:
+        device: Device = "cpu", store: Store = False, db: DbUrl = None, json_out: JsonOut = False,
+        inputs2: Inputs2 = None, dtype: Dtype = "float64") -> None:
     """Neural tangent kernel T_(L+1)(x, y), NTK parametrisation (MLP, DAG; ResNet: last hidden layer)."""
-    _run("ntk", arch, activation, x, y, inputs, out, device, json_out, store, db)
+    _run("ntk", arch, activation, x, y, inputs, out, device, json_out, store, db, inputs2, dtype)
 
 
 @app.command("convergence")
