@@ -110,7 +110,7 @@ def bench_kernel() -> None:
 
 
 def _bench_gpu() -> None:
-    from graphexp_db.backend import gpu_available, get_xp
+    from graphexp_db.backend import get_xp, gpu_available
 
     if not gpu_available():
         print("   GPU: skipped (cupy with a CUDA device is not available here)")

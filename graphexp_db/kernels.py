@@ -123,7 +123,7 @@ def kernels(spec, activation, X, Y=None, *, device: str = "cpu", chunk: int | No
         _check_finite(nngp, "NNGP kernel")
         _check_finite(ntk, "NTK")
         return KernelResult(nngp=nngp, ntk=ntk, device=device_name(xp))
-    from .gaussian import QUADRATURE_NODES, CLOSED_FORMS
+    from .gaussian import CLOSED_FORMS, QUADRATURE_NODES
 
     n = n_quad or QUADRATURE_NODES
     # tiles of at most _CHUNK_ENTRIES entries (times quadrature nodes): on NumPy, temporaries

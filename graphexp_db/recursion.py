@@ -496,7 +496,7 @@ class _Moments:
         eng = self.eng
         b = tuple(beta.get(c, 0) for c in self.C)
         deltas = []
-        for idx, c in enumerate(self.C):
+        for idx in range(len(self.C)):
             unit = tuple(int(t == idx) for t in range(len(self.C)))
             # Delta = conditional mean - infinite-width value: drop only the nu^0 constant
             d = {key: val for key, val in self.mu(unit).items() if key != ((), 0, 0, 0)}
