@@ -258,7 +258,9 @@ def _limits(arch: str, activation: str, x, y, ensemble: str) -> dict:
            "ntk_limit": None if isinstance(spec, ResNetSpec) or k.ntk is None else float(k.ntk[0, 0]),
            "limit_kind": LIMIT_KINDS[parse_ensemble(ensemble).name == "gaussian"]}
     ens = parse_ensemble(ensemble)
-    if not ens.is_gaussian:
+    if ens.is_gaussian:
+        out["nngp_limit_fixed_d"] = out["nngp_limit"]   # Gaussian weights: the NNGP is the limit at every d
+    else:
         # the exact N -> inf limit at this d: the N^0 term of the layer recursion (polynomial activations)
         from ..finite import covariance_series
 
