@@ -56,8 +56,7 @@ DEFAULT_ROW_CAP = 10_000
 DEFAULT_TIMEOUT_S = 10.0
 
 
-class ReadOnlyError(ValueError):
-    """A query refused (or cut) by the read-only console; the message is one line."""
+from ..errors import ReadOnlyError  # noqa: E402
 
 
 @dataclass(frozen=True)
