@@ -127,6 +127,15 @@ def parse_floats(text: str, what: str) -> list[float]:
     return vals
 
 
+def parse_float_pair(x: str, y: str | None, what: tuple[str, str] = ("--x", "--y")) -> tuple[list[float], list[float]]:
+    """``--x`` and ``--y`` (default: x) parsed with :func:`parse_floats`; one line unless they have one length."""
+    xs = parse_floats(x, what[0])
+    ys = parse_floats(y, what[1]) if y is not None else list(xs)
+    if len(xs) != len(ys):
+        fail(f"x and y have different dimensions ({len(xs)} and {len(ys)})")
+    return xs, ys
+
+
 def open_catalogue(db: str | None):
     """The catalogue engine at the current schema, or one line on stderr and exit 2."""
     from ..catalogue.engine import get_engine
