@@ -705,7 +705,22 @@ def _run_sqlite(url, text: str, row_cap: int, timeout_s: float, *, max_bytes: in
             raise ReadOnlyError(f"query failed: {_one_line(str(err) or type(err).__name__)}") from None
     finally:
         conn.close()
+        _release_memory()
     return columns, rows, truncated
+
+
+def _release_memory() -> None:
+    """Give freed heap back to the system (glibc), so the next query's memory budget starts from
+    the process's real size instead of a high-water mark left by this one."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        trim = getattr(libc, "malloc_trim", None)
+        if trim is not None:
+            trim(0)
+    except (OSError, AttributeError, TypeError):  # not glibc: nothing to do
+        pass
 
 
 class _ConnectError(ReadOnlyError):
