@@ -231,7 +231,8 @@ def _allowed_func_classes(dialect: str) -> frozenset:
     return _FUNC_CLASSES[dialect]
 
 
-def check_readonly(sql: str, dialect: str = "sqlite", tables: set[str] | frozenset[str] | None = None) -> str:
+def check_readonly(sql: str, dialect: str = "sqlite", tables: set[str] | frozenset[str] | None = None,
+                   columns: set[str] | frozenset[str] | None = None) -> str:
     """Refuse anything that is not exactly one allowlisted read-only query; return the SQL to run.
 
     Parameters
@@ -243,6 +244,9 @@ def check_readonly(sql: str, dialect: str = "sqlite", tables: set[str] | frozens
     tables : set of str, optional
         The catalogue's tables and views; when given, every table the query reads must be one of
         them (or a CTE of the query).
+    columns : set of str, optional
+        The catalogue's column names; when given, a qualified reference ``t.name`` must name one
+        of them or a name the query defines (PostgreSQL reads ``t.f`` as the call ``f(t)``).
 
     Returns
     -------
@@ -316,6 +320,8 @@ def check_readonly(sql: str, dialect: str = "sqlite", tables: set[str] | frozens
     local_names = _local_names(tree)
     _check_tokens(tokens, dialect, local_names)
     _check_tree(tree, dialect, local_names, tables)
+    if columns is not None:
+        _check_columns(tree, local_names, columns)
     # Drop trailing semicolons and comments (the statement may be wrapped in a subquery to run).
     from sqlglot.tokens import TokenType
 
@@ -379,6 +385,18 @@ def _check_tokens(tokens, dialect: str, local_names: set[str]) -> None:
                 raise ReadOnlyError(f"refused: typed literal {lw} '...' is not allowed")
 
 
+def _check_columns(tree, local_names: set[str], columns) -> None:
+    from sqlglot import exp
+
+    defined = {str(a.alias).lower() for a in tree.find_all(exp.Alias)} | set(local_names)
+    for ta in tree.find_all(exp.TableAlias):
+        defined |= {str(c.name).lower() for c in ta.columns}
+    known = {c.lower() for c in columns} | defined
+    for col in tree.find_all(exp.Column):
+        if col.table and not isinstance(col.this, exp.Star) and str(col.name).lower() not in known:
+            raise ReadOnlyError(f"refused: {col.table}.{col.name} is not a column of the catalogue")
+
+
 def _check_tree(tree, dialect: str, local_names: set[str], tables) -> None:
     from sqlglot import exp
 
@@ -428,7 +446,7 @@ def _check_table(node, dialect: str, local_names: set[str], known) -> None:
         return
     if name in _SYSTEM_TABLES[dialect]:
         return
-    if name.startswith(("pg_", "sqlite_")):
+    if name.startswith(("pg_", "sqlite_", "pragma_")):
         raise ReadOnlyError(f"refused: system table {name} is not readable from the console")
     if known is not None and name not in known:
         raise ReadOnlyError(f"refused: no table or view {name!r} in the catalogue")
@@ -761,8 +779,12 @@ def _run_postgres(engine, text: str, row_cap: int, timeout_s: float, *, allow_su
             meta["role"] = _pg_assume_reader(cur, allow_superuser)
             cur.execute("SELECT c.relname FROM pg_class c WHERE c.relnamespace IN (SELECT n.oid FROM pg_namespace n WHERE n.nspname = ANY (current_schemas(false))) AND c.relkind IN ('r', 'v', 'm', 'p', 'f')")
             tables = frozenset(str(r[0]).lower() for r in cur.fetchall())
+            cur.execute("SELECT DISTINCT a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+                        "WHERE c.relnamespace IN (SELECT n.oid FROM pg_namespace n WHERE n.nspname = ANY (current_schemas(false))) "
+                        "AND a.attnum > 0 AND NOT a.attisdropped")
+            columns = frozenset(str(r[0]).lower() for r in cur.fetchall()) | {"table_name", "column_name", "table_schema", "data_type"}
             if _check:  # (tests switch the parser off to prove the transaction layer alone)
-                check_readonly(text, "postgres", tables)
+                check_readonly(text, "postgres", tables, columns)
             if _EXPLAIN.match(text):
                 cur.execute(text)
                 columns = [d[0] for d in (cur.description or [])]
