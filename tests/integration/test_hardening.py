@@ -110,6 +110,8 @@ def test_query_caps_are_stated_in_cli_help():
     (["limit", "nngp", "--arch", '{"kind":"dag","edges":' + "[" * 10000 + "]" * 10000 + "}", "--activation", "relu", "--x", "1"], "nested"),
     (["simulate", "kernel", "--arch", "mlp:L=1", "--x", "1,0", "--y", "1,0,0"], "different dimensions"),
     (["--no-such-root-option"], "No such option"),
+    (["limit", "nngp", "--arch", "mlp:L=1", "--activation", "relu", "--x", "1e308,1e308"], "overflowed"),  # numpy warnings dropped
+    (["query", "--read-db", "mysql://x@y/z", "--db", "postgresql://postgres@127.0.0.1:1/x", "SELECT 1"], "PostgreSQL URL"),
 ])
 def test_cli_failures_are_one_line_exit_2(args, needle, sqlite_catalogue):
     from typer.testing import CliRunner
