@@ -76,7 +76,7 @@ MAX_RESULT_BYTES = 32 * 2**20
 #: One value (SQLite ``SQLITE_LIMIT_LENGTH``) / one row (PostgreSQL guard) at most.
 MAX_VALUE_BYTES = 4 * 2**20
 #: Growth of this process's memory allowed while one SQLite query runs.
-MEMORY_BUDGET_BYTES = 256 * 2**20
+MEMORY_BUDGET_BYTES = 192 * 2**20
 #: SQLite virtual-machine instructions one query may execute.
 SQLITE_MAX_STEPS = 2_000_000_000
 #: PostgreSQL per-operation memory and temporary-file space of one query.
@@ -93,7 +93,7 @@ def query_caps() -> dict:
 
     >>> caps = query_caps()
     >>> caps["row_cap_max"], caps["timeout_s_max"], caps["memory_budget_mb"]
-    (1000000, 600.0, 256)
+    (1000000, 600.0, 192)
     """
     return {
         "row_cap_default": DEFAULT_ROW_CAP,
@@ -706,25 +706,90 @@ def _run_sqlite(url, text: str, row_cap: int, timeout_s: float, *, max_bytes: in
 
         conn.set_progress_handler(progress, period)
         conn.set_authorizer(_sqlite_authorizer)
+        heap = _HeapBudget()
         try:
-            cur = conn.execute(text)
-            columns = [d[0] for d in (cur.description or [])]
-            rows, truncated = _collect(cur.fetchmany, row_cap, max_bytes, meta) if cur.description else ([], False)
+            with heap:
+                cur = conn.execute(text)
+                columns = [d[0] for d in (cur.description or [])]
+                rows, truncated = _collect(cur.fetchmany, row_cap, max_bytes, meta) if cur.description else ([], False)
         except sqlite3.Error as err:
             if state["cut"]:
                 raise ReadOnlyError(state["cut"]) from None
             msg = str(err)
+            if heap.active and ("out of memory" in msg.lower() or "nomem" in msg.lower()):
+                raise ReadOnlyError(f"query cut at the memory budget of {MEMORY_BUDGET_BYTES // 2**20} MB") from None
             if "not authorized" in msg:
                 raise ReadOnlyError("refused: the statement needs a permission the read-only console does not grant") from None
             if "too big" in msg:
                 raise ReadOnlyError(f"query cut: a value is over the cap of {MAX_VALUE_BYTES // 2**20} MB") from None
             raise ReadOnlyError(f"query failed: {_one_line(msg)}") from None
-        except (OverflowError, MemoryError, ValueError, RecursionError) as err:
+        except MemoryError:
+            raise ReadOnlyError(f"query cut at the memory budget of {MEMORY_BUDGET_BYTES // 2**20} MB") from None
+        except (OverflowError, ValueError, RecursionError) as err:
             raise ReadOnlyError(f"query failed: {_one_line(str(err) or type(err).__name__)}") from None
     finally:
         conn.close()
         _release_memory()
     return columns, rows, truncated
+
+
+class _HeapBudget:
+    """SQLite's own hard heap limit (``sqlite3_hard_heap_limit64``) set to the memory SQLite uses
+    now plus :data:`MEMORY_BUDGET_BYTES` while console queries run, then restored.
+
+    The limit is process-wide, so concurrent console queries share one budget (a counter keeps it
+    set until the last one ends).  Reached through ctypes on the SQLite library this process has
+    loaded; where that is not possible the RSS check of the progress handler remains.
+    """
+
+    _lock = __import__("threading").Lock()
+    _active = 0
+    _previous = 0
+    _lib: Any = False
+
+    def __init__(self) -> None:
+        self.active = False
+
+    @classmethod
+    def _library(cls):
+        if cls._lib is False:
+            cls._lib = None
+            try:
+                import ctypes
+
+                with open("/proc/self/maps", encoding="utf-8", errors="replace") as fh:
+                    paths = [line.split()[-1] for line in fh if "libsqlite3" in line and "/" in line]
+                if paths:
+                    lib = ctypes.CDLL(paths[0])
+                    lib.sqlite3_memory_used.restype = ctypes.c_int64
+                    lib.sqlite3_hard_heap_limit64.restype = ctypes.c_int64
+                    lib.sqlite3_hard_heap_limit64.argtypes = [ctypes.c_int64]
+                    cls._lib = lib
+            except (OSError, AttributeError, IndexError):
+                cls._lib = None
+        return cls._lib
+
+    def __enter__(self):
+        lib = self._library()
+        if lib is None:
+            return self
+        with self._lock:
+            if _HeapBudget._active == 0:
+                _HeapBudget._previous = int(lib.sqlite3_hard_heap_limit64(-1))
+                limit = int(lib.sqlite3_memory_used()) + MEMORY_BUDGET_BYTES
+                if _HeapBudget._previous <= 0 or limit < _HeapBudget._previous:
+                    lib.sqlite3_hard_heap_limit64(limit)
+            _HeapBudget._active += 1
+            self.active = True
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if not self.active:
+            return
+        with self._lock:
+            _HeapBudget._active -= 1
+            if _HeapBudget._active == 0:
+                self._library().sqlite3_hard_heap_limit64(_HeapBudget._previous)
 
 
 def _release_memory() -> None:

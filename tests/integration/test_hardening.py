@@ -90,7 +90,7 @@ def test_query_caps_are_stated_in_cli_help():
     assert r.exit_code == 0
     flat = " ".join(r.stdout.split())
     assert "Caps:" in flat and "MB of working memory" in flat and "--allow-superuser" in flat
-    assert query_caps()["memory_budget_mb"] == 256
+    assert query_caps()["memory_budget_mb"] == 192
 
 
 @pytest.mark.parametrize("args, needle", [
