@@ -119,19 +119,33 @@ def pg_snapshot(admin) -> dict:
 
 
 def child_peak_rss_mb(code: str, env=None, timeout: float = 120.0) -> tuple[float, float, int]:
-    """Run ``python -c code`` and return (peak RSS in MB, seconds, exit code) of that child alone."""
+    """Run ``python -c code`` and return (peak RSS in MB, seconds, exit code) of that child alone.
+
+    The peak is the child's ``VmHWM`` read from ``/proc/self/status`` at its exit: unlike
+    ``ru_maxrss`` (which ``wait4`` reports and which a fork carries over from a large parent, such
+    as a long pytest run), it starts afresh at ``exec``.  ``ru_maxrss`` is the fallback elsewhere.
+    """
     import subprocess
 
+    probe = ("\nimport atexit, sys\n"
+             "def _gx_hwm():\n"
+             "    try:\n"
+             "        kb = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]\n"
+             "        sys.stderr.write(f'\\nGX_VMHWM_KB {kb}\\n')\n"
+             "    except Exception:\n"
+             "        pass\n"
+             "atexit.register(_gx_hwm)\n")
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code], env=env or dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = t0 + timeout
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.perf_counter() > deadline:
-            proc.kill()
-            pid, status, usage = os.wait4(proc.pid, 0)
-            break
-        time.sleep(0.02)
-    return usage.ru_maxrss / 1024.0, time.perf_counter() - t0, os.waitstatus_to_exitcode(status)
+    proc = subprocess.Popen([sys.executable, "-c", probe + code], env=env or dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+    seconds = time.perf_counter() - t0
+    hwm = [line.split()[1] for line in err.decode(errors="replace").splitlines() if line.startswith("GX_VMHWM_KB ")]
+    if hwm:
+        return int(hwm[-1]) / 1024.0, seconds, proc.returncode
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0, seconds, proc.returncode

@@ -67,7 +67,7 @@ def test_worst_sqlite_queries_stay_under_512_mb(sqlite_catalogue):
             f"    try:\n        run_readonly({url!r}, sql, row_cap=1000000, timeout_s=2.0)\n    except ReadOnlyError:\n        pass\n")
     rss, seconds, rc = child_peak_rss_mb(code, timeout=60)
     print(f"worst SQLite hostile queries: peak RSS {rss:.0f} MB, {seconds:.1f} s")
-    assert rc == 0 and rss < 512 and seconds < 30
+    assert rc == 0 and rss < 512 and seconds < 60
 
 
 def test_sqlite_rows_cut_by_bytes(sqlite_catalogue):
