@@ -38,13 +38,12 @@ def expand(
     from ..catalogue.fill import fill_expansion, plan_expansion
     from ..catalogue.migrate import SchemaOutdated, ensure_schema
     from ..finite import DEFAULT_LIMIT, TooLarge
-    from ..spec import SpecError, parse_activation, parse_arch
+    from ..spec import SpecError, check_quantity, parse_activation, parse_arch
 
     try:
         get_xp(device)
         spec = parse_arch(arch) if arch else None
-        if spec is None and quantity not in ("trace", "gue"):
-            raise SpecError(f"--arch is needed for quantity {quantity}")
+        check_quantity(quantity, spec, order, p=p, ensemble=ensemble)  # cheap: before any size estimate
         if quantity == "trace" and p is None:
             p = 1
         if activation:
