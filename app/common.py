@@ -275,3 +275,26 @@ def decimal_spec(spec) -> str:
     if spec is None:
         return ""
     return re.sub(r"(?<![\w.])(-?\d+)/(\d+)(?![\w.])", lambda m: exact_text(f"{m.group(1)}/{m.group(2)}"), str(spec))
+
+
+def url_select(label: str, param: str, options: list[str], *, format_func=str, help: str | None = None, container=None):
+    """A selectbox whose raw option value (not its label) lives in the URL as ``?param=value``; the
+    first option is the default and leaves the URL clean.  A hand-typed URL wins over the remembered value."""
+    box = container or st
+    key = f"sel_{param}"
+    options = [str(o) for o in options]
+    last = st.session_state.setdefault("_url_last", {})
+    raw = st.query_params.get(param)
+    if raw != last.get(param) or key not in st.session_state:
+        st.session_state[key] = raw if raw in options else options[0]
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = options[0]
+    val = box.selectbox(label, options, format_func=format_func, key=key, help=help)
+    new = None if val == options[0] else val
+    if new is None:
+        if param in st.query_params:
+            del st.query_params[param]
+    elif st.query_params.get(param) != new:
+        st.query_params[param] = new
+    last[param] = new
+    return val

@@ -129,8 +129,8 @@ if engine is not None:
     else:
         ids = [str(int(i)) for i in sims["id"]]
         labels = {str(int(r["id"])): _study_label(r) for r in sims.to_dict("records")}
-        sid = st.selectbox("Study (one at a time, by its spec)", ids, format_func=lambda i: labels.get(i, i), key="study",
-                           bind="query-params", help="Each stored commutativity study is shown on its own; the URL keeps the choice (?study=id).")
+        sid = c.url_select("Study (one at a time, by its spec)", "study", ids, format_func=lambda i: labels.get(i, i),
+                           help="Each stored commutativity study is shown on its own; the URL keeps the choice (?study=id).")
         row = sims[sims["id"].astype(int) == int(sid)].iloc[0].to_dict()
         result = stored._loads(row.get("result_json")) or {}
         if result.get("limit") is None:
