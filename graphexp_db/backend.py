@@ -26,8 +26,7 @@ __all__ = ["DeviceError", "get_xp", "array_namespace", "to_numpy", "device_name"
 DEVICES = ("auto", "cpu", "gpu")
 
 
-class DeviceError(RuntimeError):
-    """The requested device is not usable here (one line for the user)."""
+from .errors import DeviceError  # noqa: E402  (a GraphexpError and a RuntimeError)
 
 
 def _cupy() -> ModuleType | None:

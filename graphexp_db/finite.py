@@ -70,8 +70,7 @@ DEFAULT_LIMIT = 5_000_000
 CHUNK = 1 << 16
 
 
-class TooLarge(SpecError):
-    """The estimated enumeration size is over the limit (the message carries the estimate)."""
+from .errors import TooLarge  # noqa: E402  (one error type: errors.TooLarge, a SpecError)
 
 
 # --------------------------------------------------------------------------- per graph

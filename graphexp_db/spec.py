@@ -20,7 +20,7 @@ True
 >>> parse_arch("mlp:L=0")
 Traceback (most recent call last):
 ...
-graphexp_db.spec.SpecError: depth L must be a positive integer, got 0
+graphexp_db.errors.SpecError: depth L must be a positive integer, got 0
 """
 
 from __future__ import annotations
@@ -52,8 +52,7 @@ ACTIVATIONS = ("relu", "tanh", "erf", "sin", "gelu", "identity", "poly")
 ENSEMBLES = ("gaussian", "complex", "rademacher", "uniform", "sparse")
 
 
-class SpecError(ValueError):
-    """A malformed or invalid specification; the message is one line for the user."""
+from .errors import SpecError  # noqa: E402  (re-exported: ``from graphexp_db.spec import SpecError``)
 
 
 # --------------------------------------------------------------------------- numbers
@@ -217,7 +216,7 @@ def parse_arch(text: str) -> ArchSpec:
     >>> parse_arch('{"kind":"dag","edges":[[0,1],[1,2],[2,1]]}')
     Traceback (most recent call last):
     ...
-    graphexp_db.spec.SpecError: DAG has a cycle through nodes [1, 2]
+    graphexp_db.errors.SpecError: DAG has a cycle through nodes [1, 2]
     """
     if isinstance(text, (MLPSpec, ResNetSpec, DagSpec)):
         return text
@@ -404,7 +403,7 @@ def parse_activation(text: str) -> Activation:
     >>> parse_activation("softplus")
     Traceback (most recent call last):
     ...
-    graphexp_db.spec.SpecError: unknown activation 'softplus' (expected one of relu, tanh, erf, sin, gelu, identity, poly:c0,c1,...)
+    graphexp_db.errors.SpecError: unknown activation 'softplus' (expected one of relu, tanh, erf, sin, gelu, identity, poly:c0,c1,...)
     """
     if isinstance(text, Activation):
         return text
@@ -487,7 +486,7 @@ def parse_ensemble(text: str) -> Ensemble:
     >>> parse_ensemble("sparse:1.5")
     Traceback (most recent call last):
     ...
-    graphexp_db.spec.SpecError: sparse ensemble needs 0 < p <= 1, got 1.5
+    graphexp_db.errors.SpecError: sparse ensemble needs 0 < p <= 1, got 1.5
     """
     if isinstance(text, Ensemble):
         return text
