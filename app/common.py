@@ -95,6 +95,24 @@ def detail(_engine, url: str, label: str):
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
+def provenance(_engine, url: str, prov_id) -> dict | None:
+    """One provenance row as a dict (``None`` when absent)."""
+    import pandas as pd
+    from sqlalchemy import inspect, text
+
+    if prov_id is None or "provenance" not in inspect(_engine).get_table_names():
+        return None
+    try:
+        pid = int(prov_id)
+    except (TypeError, ValueError):
+        return None
+    with _engine.connect() as conn:
+        res = conn.execute(text("SELECT * FROM provenance WHERE id = :i"), {"i": pid})
+        df = pd.DataFrame(res.fetchall(), columns=list(res.keys()))
+    return None if not len(df) else {k: (None if str(v) in ("nan", "NaT", "None") else v) for k, v in df.iloc[0].to_dict().items()}
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
 def stored_table(_engine, url: str, table: str, limit: int = 5000):
     """Rows of one stored results table (limits, moments, simulations); ``None`` when absent."""
     import pandas as pd

@@ -92,16 +92,7 @@ def study_points(_engine, url: str, sim_id: int):
     return df.drop(columns=["extra_json"])
 
 
-@st.cache_data(ttl=c.TTL, show_spinner=False)
-def provenance(_engine, url: str, prov_id) -> dict | None:
-    if prov_id is None or "provenance" not in _tables(_engine):
-        return None
-    try:
-        pid = int(prov_id)
-    except (TypeError, ValueError):
-        return None
-    df = _frame(_engine, "SELECT * FROM provenance WHERE id = :i", {"i": pid})
-    return None if not len(df) else {k: (None if str(v) in ("nan", "NaT", "None") else v) for k, v in df.iloc[0].to_dict().items()}
+provenance = c.provenance
 
 
 @st.cache_data(ttl=c.TTL, show_spinner=False)

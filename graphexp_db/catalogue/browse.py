@@ -363,8 +363,10 @@ def search_graphs(
         _between(conds, params, "m.n_exponent", "n", n_exponent_min, n_exponent_max)
         if leading_only:
             conds.append("m.n_exponent = 0")
-        if conds:
+        if len(conds) > (1 if ensemble else 0):
             where.append(_AGG_MATCH_SQL.format(conds=" AND ".join(conds)))
+        elif ensemble:  # only the ensemble: graphs filled in it, with or without pairings
+            where.append("EXISTS (SELECT 1 FROM pairing_aggregate m WHERE m.graph_id = g.id AND m.ensemble = :ensemble)")
         summary = "LEFT JOIN (" + _AGG_SUMMARY_SQL.format(ens="a.ensemble = :ensemble" if ensemble else "1=1") + ") s ON s.graph_id = g.id"
         sel = "s.ensemble, s.min_genus, s.max_genus, s.min_n_exponent, s.max_n_exponent, s.n_leading"
     else:
