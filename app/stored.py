@@ -103,7 +103,7 @@ def stored_results(_engine, url: str, table: str, limit: int = 2000):
 
     t = _tables(_engine)
     if table not in t:
-        return None
+        return None, None
     cols = _columns(_engine, table)
     join_arch = "architecture_id" in cols and "architecture" in t
     join_prov = "provenance_id" in cols and "provenance" in t
@@ -116,7 +116,7 @@ def stored_results(_engine, url: str, table: str, limit: int = 2000):
     sql += " ORDER BY r.id LIMIT :n"
     df = _frame(_engine, sql, {"n": int(limit)})
     if not len(df):
-        return df
+        return df, df
     out = pd.DataFrame()
     if "spec" in df.columns:
         out["architecture"] = df["spec"].map(c.decimal_spec)
@@ -137,8 +137,7 @@ def stored_results(_engine, url: str, table: str, limit: int = 2000):
             out[col] = df[col]
     if "provenance_id" in df.columns:
         out["provenance_id"] = df["provenance_id"]
-    out.attrs["raw"] = df
-    return out
+    return out, df
 
 
 def _loads(v):
@@ -166,19 +165,18 @@ def _params_text(v) -> str:
 
 
 def show_stored(engine, table: str, title: str, *, key: str = "", hint: str = ""):
-    """A stored results table, readable, with the provenance of a chosen row."""
-    df = c.safe(stored_results, engine, c.db_url(), table)
+    """A stored results table, readable, with the provenance of a chosen row: ``(shown, raw)`` frames."""
+    df, raw = c.safe(stored_results, engine, c.db_url(), table, default=(None, None))
     st.markdown(f"**{title}** (table `{table}`)")
     if df is None or len(df) == 0:
         st.info(f"Nothing stored in `{table}` yet.{' ' + hint if hint else ''}")
-        return None
+        return None, None
     show = df.drop(columns=[x for x in ("provenance_id",) if x in df.columns])
     st.dataframe(show, hide_index=True, width="stretch", column_config=c.column_config(show.columns), key=f"tbl_{key or table}")
     if "provenance_id" in df.columns:
         i = st.number_input(f"Provenance of row (1..{len(df)})", 1, len(df), 1, key=f"provrow_{key or table}",
                             help="Row number in the table above; its provenance is shown below.")
-        raw = df.attrs.get("raw")
         spec = None if raw is None or "spec" not in raw.columns else raw["spec"].iloc[int(i) - 1]
         c.provenance_box(provenance(engine, c.db_url(), df["provenance_id"].iloc[int(i) - 1]), spec_text=spec,
                          title=f"Provenance of row {int(i)} of {table}")
-    return df
+    return df, raw

@@ -171,14 +171,10 @@ if st.button("Kernel vs depth (infinite width)", key="compute_resnet"):
     while L <= int(Lmax):
         depths.append(L)
         L *= 2
-    rows = []
-    for L in depths + ["inf"]:
-        val, why = stored.call_api("limits", "resnet_covariance", f"resnet:L={L},sw={sw}", act, [1.0, 0.0], [0.6, 0.8])
-        if why:
-            st.error(why)
-            rows = []
-            break
-        rows.append({"L": str(L), "C_L(x,y)": float(val)})
+    out = bounded.run_bounded("compute", "resnet_depths", sw, act, depths, [1.0, 0.0], [0.6, 0.8])
+    rows = out.value or []
+    if not out.ok:
+        st.error(f"ResNet kernel: {out.error}")
     if rows:
         ode = rows[-1]["C_L(x,y)"]
         for r in rows:
