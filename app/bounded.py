@@ -23,8 +23,15 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
+# Default budgets; ``GRAPHEXP_UI_TIME_S`` / ``GRAPHEXP_UI_MEM_MB`` override them at each call.
 TIME_S = 10.0
 MEM_MB = 1024
+
+
+def _budgets(time_s, mem_mb) -> tuple[float, int]:
+    t = float(os.environ.get("GRAPHEXP_UI_TIME_S", TIME_S)) if time_s is None else float(time_s)
+    m = int(os.environ.get("GRAPHEXP_UI_MEM_MB", MEM_MB)) if mem_mb is None else int(mem_mb)
+    return t, m
 MAX_TEXT = 2000
 
 # Errors that mean "the input was rejected" rather than "the code is broken": shown as one line.
@@ -109,7 +116,7 @@ def _check_inputs(args, kwargs, max_text: int) -> str | None:
     return None
 
 
-def run_bounded(module: str, fn: str, *args, time_s: float = TIME_S, mem_mb: int = MEM_MB, max_text: int = MAX_TEXT,
+def run_bounded(module: str, fn: str, *args, time_s: float | None = None, mem_mb: int | None = None, max_text: int = MAX_TEXT,
                 **kwargs) -> Outcome:
     """Call ``module.fn(*args, **kwargs)`` in a child process under a time and a memory budget.
 
@@ -120,6 +127,7 @@ def run_bounded(module: str, fn: str, *args, time_s: float = TIME_S, mem_mb: int
     >>> run_bounded("time", "sleep", 5, time_s=0.5).budget
     'time'
     """
+    time_s, mem_mb = _budgets(time_s, mem_mb)
     t0 = time.monotonic()
     why = _check_inputs(args, kwargs, max_text)
     if why:
@@ -158,7 +166,8 @@ def run_bounded(module: str, fn: str, *args, time_s: float = TIME_S, mem_mb: int
     return Outcome(error=str(payload), budget=None, elapsed_s=dt)
 
 
-def budget_note(time_s: float = TIME_S, mem_mb: int = MEM_MB) -> str:
+def budget_note(time_s: float | None = None, mem_mb: int | None = None) -> str:
     """The sentence the pages show under their inputs."""
+    time_s, mem_mb = _budgets(time_s, mem_mb)
     return (f"Computations started here run in a separate process with a budget of {time_s:g} s and {mem_mb} MB, "
             f"inputs of at most {MAX_TEXT} characters; larger work belongs to the CLI.")

@@ -14,7 +14,7 @@ X_COLS = ("N", "n", "width", "m", "min_in_degree", "L", "depth")
 Y_COLS = ("error", "rel_error", "abs_error", "distance", "frobenius", "hessian_norm", "norm", "drift", "value", "mean")
 
 
-def call_api(module_name: str, fn_name: str, *args, time_s: float = bounded.TIME_S, mem_mb: int = bounded.MEM_MB, **kwargs):
+def call_api(module_name: str, fn_name: str, *args, time_s: float | None = None, mem_mb: int | None = None, **kwargs):
     """Call ``graphexp_db.<module>.<fn>`` under the UI's time and memory budgets: ``(result, None)``, or
     ``(None, one-line reason)`` when the input is rejected or a budget is hit."""
     out = bounded.run_bounded(f"graphexp_db.{module_name}", fn_name, *args, time_s=time_s, mem_mb=mem_mb, **kwargs)

@@ -22,7 +22,7 @@ from graphexp_db.catalogue import browse as b
 W = definitions.WIDGETS
 engine = c.get_engine()
 url = c.db_url()
-PER_PAGE = ["50", "100", "500", "1000"]
+PER_PAGE = ["50", "10", "25", "100", "500", "1000"]  # the first is the default
 
 EMBEDDING_HELP = {
     "ribbon": {
@@ -178,7 +178,7 @@ def _search() -> None:
         quantities = st.multiselect("Quantity", opts["quantity"], key="quantity", bind="query-params", help=W["quantity"])
         lo, hi = opts["order"]
         order, order_set = c.url_range_slider("Order", "order", lo, hi, help=W["order"])
-        ens_opts = (["gaussian"] if "gaussian" in opts["ensemble"] else []) + [e for e in opts["ensemble"] if e != "gaussian"] + ["(any)"]
+        ens_opts = ["(any)"] + list(opts["ensemble"])
         ens = c.url_select("Ensemble", "ensemble", ens_opts, help=W["ensemble"])
         glo, ghi = opts["genus"]
         genus, genus_set = c.url_range_slider("Genus", "genus", glo, ghi, help=W["genus"])
