@@ -452,3 +452,37 @@ def test_browse_functions_on_a_real_fill(tmp_path):
     assert sorted(zip(o2["n_exponent"], o2["count"])) == [(-2, 1), (0, 2)]
     assert run_readonly(url, "SELECT COUNT(*) FROM operator_graph").rows[0][0] >= 2
     eng.dispose()
+
+
+def test_search_uses_the_exact_aggregates(engine):
+    """Genus / N-exponent search and the per-graph summaries come from the aggregates of all pairings:
+    tr H^12 (10395 pairings, 902 orbits) matches genus 3 although only 64 orbit rows are stored."""
+    from graphexp_db.catalogue.browse import catalogue_options, graph_aggregates, search_graphs
+    from graphexp_db.finite import harer_zagier
+
+    df = search_graphs(engine, quantity="gue", order_min=6, order_max=6, genus_min=3, genus_max=3)
+    assert list(df["label"]) == ["gue.gue.o6.1"] and df.attrs["total"] == 1
+    hz = harer_zagier(6)
+    assert df["by_surface"].iloc[0] == ", ".join(f"S{g}: {hz[g]}" for g in sorted(hz))
+    assert (df["min_genus"].iloc[0], df["max_genus"].iloc[0], df["n_leading"].iloc[0]) == (0, 3, hz[0])
+    assert df["orbit_rows_complete"].iloc[0] is False and df["aggregates_complete"].iloc[0] is True
+    assert search_graphs(engine, quantity="gue", genus_min=4).attrs["total"] == 0
+    assert catalogue_options(engine)["genus"] == [0, 3]
+    small = search_graphs(engine, quantity="gue", order_min=2, order_max=2)
+    assert small["orbit_rows_complete"].iloc[0] is True
+    assert search_graphs(engine, quantity="gue", n_exponent_min=-6, n_exponent_max=-6)["label"].tolist() == ["gue.gue.o6.1"]
+    assert graph_aggregates(engine, [], None) == {}
+
+
+def test_search_pages_and_sorts(engine):
+    from graphexp_db.catalogue.browse import natural_key, search_graphs
+
+    allg = search_graphs(engine)
+    total = allg.attrs["total"]
+    assert len(allg) == total and list(allg["label"]) == sorted(allg["label"], key=natural_key)
+    pages = [search_graphs(engine, offset=o, limit=4) for o in range(0, total, 4)]
+    assert [lab for p in pages for lab in p["label"]] == list(allg["label"])
+    assert all(p.attrs["total"] == total for p in pages)
+    by_pairs = search_graphs(engine, sort="n_pairings", descending=True)
+    vals = [v for v in by_pairs["n_pairings"] if v is not None]
+    assert vals == sorted(vals, reverse=True) and vals[0] == 10395
