@@ -163,14 +163,9 @@ def _detail(label: str) -> None:
     st.code(py, language="python")
 
 
-def _search() -> None:
-    st.title("Browse expansions")
-    st.caption(definitions.PAGES["browse"])
-    opts = c.safe(c.options, engine, url, default=None)
-    if not opts or not opts["shape"]:
-        st.info("No operator graphs stored yet. Fill the catalogue with `graphexp build --preset core`.")
-        return
-
+def _controls(opts: dict) -> dict:
+    """The search controls, all in the sidebar and all in the URL.  They are drawn in the detail view
+    too, so the search a graph was opened from stays in the URL (and "back" finds it)."""
     with st.sidebar:
         st.header("Filters")
         kinds = st.multiselect("Architecture", opts["kind"], key="kind", bind="query-params", help=W["kind"])
@@ -178,8 +173,7 @@ def _search() -> None:
         quantities = st.multiselect("Quantity", opts["quantity"], key="quantity", bind="query-params", help=W["quantity"])
         lo, hi = opts["order"]
         order, order_set = c.url_range_slider("Order", "order", lo, hi, help=W["order"])
-        ens_opts = ["(any)"] + list(opts["ensemble"])
-        ens = c.url_select("Ensemble", "ensemble", ens_opts, help=W["ensemble"])
+        ens = c.url_select("Ensemble", "ensemble", ["(any)"] + list(opts["ensemble"]), help=W["ensemble"])
         glo, ghi = opts["genus"]
         genus, genus_set = c.url_range_slider("Genus", "genus", glo, ghi, help=W["genus"])
         nlo, nhi = opts["n_exponent"]
@@ -187,7 +181,15 @@ def _search() -> None:
         leading = st.checkbox("Leading order only", key="leading", bind="query-params", help=W["leading_only"])
         like = st.text_input("Label contains", key="label_like", bind="query-params", help=W["label_like"], max_chars=200)
         st.caption("Genus and N-exponent filters use the exact aggregates of all pairings, not only the stored orbit rows.")
-
+        st.header("Results")
+        default_cols = ["label", "shape", "quantity", "order", "n_edges", "n_pairings", "min_genus", "max_genus", "max_n_exponent", "n_leading",
+                        "by_surface", "orbit_rows_complete"]
+        shown = st.multiselect("Columns", list(b.SEARCH_COLUMNS), default=default_cols, key="columns", bind="query-params", help=W["columns"])
+        sort_by = st.selectbox("Sort by", list(b.SORTABLE), index=0, key="sort", bind="query-params", help=W["sort_by"])
+        desc = st.checkbox("Descending", key="desc", bind="query-params", help=W["descending"])
+        per_page = int(st.selectbox("Per page", PER_PAGE, key="per_page", bind="query-params", help="Rows per page."))
+        page = int(st.number_input("Page", 1, 10**7, 1, key="page", bind="query-params",
+                                   help="Results are paginated; the page number is part of the URL."))
     filters = dict(
         kind=kinds or None, shape=shapes or None, quantity=quantities or None, order_min=order[0] if order_set else None,
         order_max=order[1] if order_set else None, ensemble=None if ens == "(any)" else ens, leading_only=leading, label_like=like or None,
@@ -196,17 +198,13 @@ def _search() -> None:
         filters.update(genus_min=genus[0], genus_max=genus[1])
     if nexp_set:
         filters.update(n_exponent_min=nexp[0], n_exponent_max=nexp[1])
+    return dict(filters=filters, shown=shown, sort=sort_by, desc=desc, per_page=per_page, page=page)
 
-    all_cols = list(b.SEARCH_COLUMNS)
-    default_cols = ["label", "shape", "quantity", "order", "n_edges", "n_pairings", "min_genus", "max_genus", "max_n_exponent", "n_leading",
-                    "by_surface", "orbit_rows_complete"]
-    a, s_, d_, p_ = st.columns([4, 1.2, 0.8, 0.8])
-    shown = a.multiselect("Columns", all_cols, default=default_cols, key="columns", bind="query-params", help=W["columns"])
-    sort_by = s_.selectbox("Sort by", list(b.SORTABLE), index=0, key="sort", bind="query-params", help=W["sort_by"])
-    desc = d_.checkbox("Descending", key="desc", bind="query-params", help=W["descending"])
-    per_page = int(p_.selectbox("Per page", PER_PAGE, key="per_page", bind="query-params", help="Rows per page."))
-    page = int(st.number_input("Page", 1, 10**7, 1, key="page", bind="query-params",
-                               help="Results are paginated; the page number is part of the URL."))
+
+def _search(ctl: dict) -> None:
+    st.title("Browse expansions")
+    st.caption(definitions.PAGES["browse"])
+    filters, shown, sort_by, desc, per_page, page = (ctl[k] for k in ("filters", "shown", "sort", "desc", "per_page", "page"))
     df = c.safe(c.search, engine, url, sort=sort_by, descending=desc, offset=(page - 1) * per_page, limit=per_page, **filters)
     if df is None:
         return
@@ -255,10 +253,16 @@ def _open_from_select() -> None:
 
 
 if engine is not None:
+    opts = c.safe(c.options, engine, url, default=None)
     label = st.query_params.get("label")
-    if label:
-        _detail(label)
+    if not opts or not opts["shape"]:
+        st.title("Browse expansions")
+        st.info("No operator graphs stored yet. Fill the catalogue with `graphexp build --preset core`.")
     else:
-        _search()
+        ctl = _controls(opts)
+        if label:
+            _detail(label)
+        else:
+            _search(ctl)
 else:
     st.title("Browse expansions")

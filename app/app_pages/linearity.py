@@ -36,7 +36,10 @@ def _edges_of(spec_json, spec) -> list[tuple[int, int]]:
     if d.get("kind") == "dag" or "edges" in d:
         return [(int(u), int(v)) for u, v in d.get("edges", [])]
     if d.get("kind") == "mlp" or str(spec or "").startswith("mlp"):
-        L = int(d.get("L", 1))
+        import re
+
+        m = re.search(r"\bL=(\d+)", str(spec or ""))
+        L = int(d.get("L") or (m.group(1) if m else 1))
         return [(i, i + 1) for i in range(L + 1)]
     return []
 
@@ -96,6 +99,9 @@ def _plot(data, ylabel: str, title: str, fit: dict):
         ax.plot(xs, y0 * (xs / xs[0]) ** -0.5, ":", color="#888888", label="slope −1/2 (seed 003), for reference")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    from matplotlib.ticker import NullFormatter
+
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("minimum in-degree m (CONVENTIONS.md)")
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)

@@ -189,7 +189,8 @@ def _fill_simulations(conn, T, prov: int) -> None:
 
     def arch(spec: str, kind: str, shape: str, depth, sw: str = "1", sb="0") -> int:
         return _insert(conn, T["architecture"], {"spec_hash": hashlib.sha256(spec.encode()).hexdigest()[:16], "kind": kind, "spec": spec,
-                                                 "spec_json": spec if spec.startswith("{") else "{}", "shape": shape, "depth": depth,
+                                                 "spec_json": spec if spec.startswith("{") else _json.dumps({"kind": kind, "L": depth}),
+                                                 "shape": shape, "depth": depth,
                                                  "sw": sw, "sb": sb, "provenance_id": prov})
 
     def provenance(params: dict) -> int:
