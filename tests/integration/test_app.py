@@ -508,3 +508,23 @@ def test_sql_console_runs_schema_examples(app):
         at.button(key="run").click().run()
         assert not at.exception
         assert not at.error, (title, [e.value for e in at.error])
+
+
+def test_readme_simulate_commutativity_with_db_stores_and_shows(tmp_path, monkeypatch):
+    """The README's `graphexp simulate commutativity --arch resnet:sw=1 … --db URL` stores the study
+    (it used to crash with a traceback) and the page shows it with the spec as the user wrote it."""
+    from typer.testing import CliRunner
+
+    from graphexp_db.cli import app as cli_app
+
+    url = f"sqlite:///{tmp_path / 'sim.sqlite'}"
+    r = CliRunner().invoke(cli_app, ["simulate", "commutativity", "--arch", "resnet:sw=1", "--activation", "tanh", "--widths", "4,8",
+                                     "--depths", "2,4", "--samples", "2", "--db", url, "--json"])
+    assert r.exit_code == 0, r.output
+    monkeypatch.setenv("GRAPHEXP_DB", url)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page("app_pages/commutativity.py").run()
+    assert not at.exception and not at.error
+    assert "resnet:sw=1 · tanh" in at.selectbox(key="sel_study").options[0]
+    assert len(_charts(at)["heatmap"]["data"]) == 4
