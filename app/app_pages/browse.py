@@ -68,13 +68,14 @@ def _detail(label: str) -> None:
     per = summ.get(int(g["id"]), {})
     n_orbits = g.get("n_orbits")
     lines = []
-    for ens, s in sorted(per.items()):
+    for ens, sm in sorted(per.items()):
+        npair = g.get("n_pairings")
+        agg_ok = bool(sm["has_rows"]) and (ens != "gaussian" or npair is None or sm["aggregated"] == int(str(npair)))
+        orb_ok = n_orbits is not None and sm["orbit_rows"] >= int(n_orbits)
         lines.append(
-            f"**{ens}**: aggregates of all pairings stored ({_fmt_count(s['aggregated'])} pairings by surface and N-exponent"
-            f"{'' if ens != 'gaussian' or g.get('n_pairings') is None or s['aggregated'] == int(str(g.get('n_pairings'))) else ' — does not match n_pairings'}"
-            f"); orbit rows stored: {s['orbit_rows']} of {_fmt_count(n_orbits)} orbits"
-            + (" (orbit_rows_complete)" if n_orbits is not None and s["orbit_rows"] >= int(n_orbits) else
-               " (orbit rows cut at the fill's per-graph budget: browse the exact counts below; `aggregates_complete`)")
+            f"**{ens}**: `aggregates_complete` = {agg_ok} (exact counts of all {_fmt_count(sm['aggregated'])} pairings by surface and "
+            f"N-exponent, below); orbit rows stored: {sm['orbit_rows']} of {_fmt_count(n_orbits)} orbits, `orbit_rows_complete` = {orb_ok}"
+            + ("" if orb_ok or n_orbits is None else " (the fill stores orbit rows only up to its per-graph budget)")
         )
     if lines:
         st.markdown("\n".join(f"- {x}" for x in lines))

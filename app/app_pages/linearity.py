@@ -150,10 +150,13 @@ elif engine is not None:
         for key in ("hessian_definition", "definition", "refusal", "refused", "note", "warning"):
             if result.get(key):
                 st.info(f"Stored {key.replace('_', ' ')}: {result[key]}")
+        hdef = definitions.COLUMNS.get("hessian_norm")
+        if hdef:
+            st.caption(f"Definition (hessian_norm): {hdef}")
         if str(row.get("activation", "")).startswith("relu") and not any(result.get(k) for k in ("hessian_definition", "definition", "refusal", "refused")):
-            st.warning("relu is kinked: its second derivative is zero almost everywhere and the Hessian of the network is "
-                       "defined only away from the kinks. This study stores no definition of the Hessian it measured; "
-                       "see `graphexp simulate linearity --help`.")
+            st.warning("relu is kinked: relu'' is a Dirac delta at the kink, so the Hessian of a relu network is a distribution, "
+                       "not a matrix with a spectral norm. `graphexp simulate linearity` refuses kinked activations; this stored "
+                       "study predates that refusal and its Hessian norms (finite differences) have no defined limit.")
     pts = stored.study_points(engine, c.db_url(), int(sid))
     d_in = int(params.get("d", 4))
     if pts["m"].isna().any() and edges:

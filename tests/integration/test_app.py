@@ -528,3 +528,34 @@ def test_readme_simulate_commutativity_with_db_stores_and_shows(tmp_path, monkey
     assert not at.exception and not at.error
     assert "resnet:sw=1 · tanh" in at.selectbox(key="sel_study").options[0]
     assert len(_charts(at)["heatmap"]["data"]) == 4
+
+
+def test_bounded_runner_budgets():
+    """Issue 13.4: every UI computation runs in a child process with a time and a memory budget."""
+    sys.path.insert(0, str(ROOT / "app"))
+    import bounded
+
+    assert bounded.run_bounded("math", "sqrt", 4.0).value == 2.0
+    out = bounded.run_bounded("time", "sleep", 30, time_s=1.0)
+    assert out.budget == "time" and out.elapsed_s < 5 and "time budget of 1 s" in out.error
+    out = bounded.run_bounded("builtins", "bytearray", 4 * 10**9, mem_mb=256)
+    assert out.budget == "memory" and "memory budget of 256 MB" in out.error
+    out = bounded.run_bounded("graphexp_db.spec", "parse_arch", "mlp:L=" + "1" * 5000)
+    assert out.budget == "input" and "at most 2000" in out.error
+    out = bounded.run_bounded("graphexp_db.spec", "parse_arch", "mlp:L=two")
+    assert out.budget is None and out.error.startswith("SpecError:") and "\n" not in out.error
+
+
+def test_pages_turn_errors_into_one_line(monkeypatch, tmp_path):
+    """A file that is not a catalogue: every page answers with one-line messages, never a traceback."""
+    bad = tmp_path / "garbage.sqlite"
+    bad.write_bytes(b"this is not an SQLite database" * 100)
+    monkeypatch.setenv("GRAPHEXP_DB", f"sqlite:///{bad}")
+    for page in (None, "browse", "limits", "commutativity", "linearity", "sql"):
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        at.run()
+        if page:
+            at.switch_page(f"app_pages/{page}.py").run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        msgs = [e.value for e in at.error] + [w.value for w in at.warning]
+        assert all("\n" not in m and "Traceback" not in m for m in msgs), (page, msgs)

@@ -206,6 +206,7 @@ def test_url_contract_back_button_and_deep_pages(served, page):
     box.click()
     page.get_by_role("option", name="gue.gue.o6.1").click()
     page.get_by_text("Operator graph gue.gue.o6.1").first.wait_for()
+    _images(page, 2)
     _wait_idle(page)
     assert "label=gue.gue.o6.1" in page.url and "quantity=gue" in page.url and "genus=3" in page.url
     page.screenshot(path=str(ARTIFACTS / "tour-browse-detail.png"), full_page=True)
