@@ -29,8 +29,11 @@ if engine is not None:
     url = c.db_url()
     rows = c.safe(c.table_rows, engine, url, default={}) or {}
     cols = st.columns(4)
-    for col, (name, title) in zip(cols, [("operator_graph", "operator graphs"), ("pairing", "pairing orbits"), ("embedding", "embeddings"), ("simulation", "simulations")]):
-        col.metric(title, f"{rows.get(name, 0):,}", help=definitions.help_for(name) or None)
+    helps = {"pairing": "Stored pairing-orbit rows: one per orbit up to the fill's per-graph budget (64), so a sample for large graphs. "
+                        "The exact counts of all pairings are in the aggregates (genus distributions below)."}
+    for col, (name, title) in zip(cols, [("operator_graph", "operator graphs"), ("pairing", "stored orbit rows"), ("embedding", "embeddings"),
+                                         ("simulation", "simulations")]):
+        col.metric(title, f"{rows.get(name, 0):,}", help=helps.get(name) or definitions.help_for(name) or None)
 
     st.subheader("What the catalogue holds")
     counts = c.safe(c.counts, engine, url)
