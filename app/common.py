@@ -139,10 +139,39 @@ def helptext(name: str) -> str | None:
     return definitions.help_for(name) or None
 
 
+@st.cache_resource(show_spinner=False)
+def _plot_lock():
+    import threading
+
+    return threading.RLock()
+
+
+def locked(fn):
+    """Run a figure builder under the plotting lock (``tight_layout`` and tick labels render text)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with _plot_lock():
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def pyplot(fig, container=None) -> None:
+    """``st.pyplot`` under one process-wide lock: matplotlib's text and mathtext rendering (log-axis
+    tick labels) is not thread-safe, and every visitor's session runs in its own thread."""
+    import matplotlib.pyplot as plt
+
+    with _plot_lock():
+        (container or st).pyplot(fig, clear_figure=True)
+        plt.close(fig)
+
+
 def show_fig(fig, share: float = 0.6) -> None:
     """Draw a matplotlib figure at a readable size (a column of the page, not its full width)."""
     col, _ = st.columns([share, 1 - share])
-    col.pyplot(fig, clear_figure=True)
+    pyplot(fig, col)
 
 
 # --------------------------------------------------------------------------- display helpers

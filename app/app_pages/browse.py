@@ -86,8 +86,8 @@ def _detail(label: str) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Operator graph")
-        fig = drawing.draw_operator_graph(gj, label)
-        st.pyplot(fig, clear_figure=True)
+        fig = c.locked(drawing.draw_operator_graph)(gj, label)
+        c.pyplot(fig)
         st.caption("Vertices are index slots (N: hidden width, in: input coordinate, out: output, 1: bias column); edges are matrix entries, coloured by matrix.")
     sel = None
     with right:
@@ -106,14 +106,14 @@ def _detail(label: str) -> None:
             sel = pairings.iloc[i]
             blocks = sel.get("blocks") or []
             if gj.get("n_traces"):
-                fig = drawing.draw_chord_diagram(gj, blocks, f"rank {sel['rank']}: chord diagram")
+                fig = c.locked(drawing.draw_chord_diagram)(gj, blocks, f"rank {sel['rank']}: chord diagram")
             else:
                 quotient = sel.get("quotient") if "quotient" in pairings.columns else None
                 if quotient:
-                    fig = drawing.draw_quotient(quotient, f"rank {sel['rank']}: glued quotient")
+                    fig = c.locked(drawing.draw_quotient)(quotient, f"rank {sel['rank']}: glued quotient")
                 else:
-                    fig = drawing.draw_chord_diagram(gj, blocks, f"rank {sel['rank']}: pairing of edges")
-            st.pyplot(fig, clear_figure=True)
+                    fig = c.locked(drawing.draw_chord_diagram)(gj, blocks, f"rank {sel['rank']}: pairing of edges")
+            c.pyplot(fig)
             st.caption(
                 "Chord diagram: the word's letters in cyclic order, chords join paired letters."
                 if gj.get("n_traces")

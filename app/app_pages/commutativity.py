@@ -69,6 +69,7 @@ def _paths(grid):
     return wf, df, pd.DataFrame(joint)
 
 
+@c.locked
 def _heatmap(grid, limit: float, title: str):
     import matplotlib.pyplot as plt
     import numpy as np
@@ -95,6 +96,7 @@ def _heatmap(grid, limit: float, title: str):
     return fig, piv
 
 
+@c.locked
 def _path_figure(wf, df, joint, limit: float):
     import matplotlib.pyplot as plt
 

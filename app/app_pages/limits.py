@@ -38,6 +38,7 @@ def _depth_of(spec) -> str:
     return f"DAG with {len(d.get('edges', []))} edges" if isinstance(d, dict) else "?"
 
 
+@c.locked
 def _density_figure(gx, gy, label: str, eig, mc_label: str):
     """Limit density (line) and Monte Carlo histogram on a log density axis, so a spike near 0 does not
     hide the histogram; returns the figure and the data handed to it."""
@@ -66,6 +67,7 @@ def _density_figure(gx, gy, label: str, eig, mc_label: str):
     return fig, pd.concat(rows, ignore_index=True)
 
 
+@c.locked
 def _stored_density_figure(curves):
     import matplotlib.pyplot as plt
     import numpy as np
@@ -142,7 +144,7 @@ if st.button("Finite-width series", key="compute_series"):
                 Ns = [2**i for i in range(1, 11)]
                 errs = [abs(sum(float(v) * N ** (-j) for j, v in series.items()) - limit) for N in Ns]
                 if any(e > 0 for e in errs):
-                    fig, slope, se = drawing.loglog_with_slope(Ns, errs, "width N", "|E_N[f(x) f(y)] - limit|", "finite width vs limit")
+                    fig, slope, se = c.locked(drawing.loglog_with_slope)(Ns, errs, "width N", "|E_N[f(x) f(y)] - limit|", "finite width vs limit")
                     c.show_fig(fig)
                 else:
                     st.info("The expectation equals its limit at every width (no 1/N terms).")
@@ -195,7 +197,7 @@ else:
         grp = stored.study_points(engine, c.db_url(), int(r["id"]))
         grp = grp[grp["quantity"].str.contains("ntk", na=False)].sort_values("N")
         label = f"study #{int(r['id'])}: {c.decimal_spec(r.get('spec'))}, {r.get('activation')}"
-        fig, slope, se = drawing.loglog_with_slope(grp["N"], grp["value"], "width N", "|NTK_N - NTK_inf|_F", label, yerr=grp["stderr"])
+        fig, slope, se = c.locked(drawing.loglog_with_slope)(grp["N"], grp["value"], "width N", "|NTK_N - NTK_inf|_F", label, yerr=grp["stderr"])
         c.show_fig(fig)
         c.record_chart(f"ntk_rate_{int(r['id'])}", grp[["N", "value", "stderr"]], title=f"NTK error against N ({label})", study=int(r["id"]))
         c.provenance_box(stored.provenance(engine, c.db_url(), r.get("provenance_id")), title=f"Provenance of study #{int(r['id'])}")

@@ -44,6 +44,7 @@ def _edges_of(spec_json, spec) -> list[tuple[int, int]]:
     return []
 
 
+@c.locked
 def _draw_dag(edges, title: str):
     import matplotlib.pyplot as plt
     import networkx as nx
@@ -84,6 +85,7 @@ def _fit(x, y, yerr):
         return {"error": c.one_line(err)}
 
 
+@c.locked
 def _plot(data, ylabel: str, title: str, fit: dict):
     import matplotlib.pyplot as plt
     import numpy as np
@@ -143,7 +145,7 @@ elif engine is not None:
     with left:
         if edges:
             fig, G = _draw_dag(edges, f"{spec_of[dag]} (green: input, red: output)")
-            st.pyplot(fig, clear_figure=True)
+            c.pyplot(fig)
             indeg = {v: G.in_degree(v) for v in G.nodes if v != 0}
             st.caption("In-degrees |in(v)|: " + ", ".join(f"{v}: {d}" for v, d in sorted(indeg.items())))
     with right:
@@ -173,7 +175,7 @@ elif engine is not None:
                 st.info(f"Study #{sid} stores no `{q}` points.")
                 continue
             fit = _fit(data["m"], data["value"], data["stderr"])
-            st.pyplot(_plot(data, ylabel, f"{title}\nstudy #{sid}: {row.get('activation')}", fit), clear_figure=True)
+            c.pyplot(_plot(data, ylabel, f"{title}\nstudy #{sid}: {row.get('activation')}", fit))
             if "slope" in fit:
                 lo, hi = fit["slope_ci"]
                 st.metric(f"fitted log-log slope ({ylabel})", f"{fit['slope']:.3f}", help=f"95% confidence interval [{lo:.3f}, {hi:.3f}]; seed 003 predicts −1/2 for ‖H‖₂.")

@@ -221,9 +221,14 @@ def test_browse_back_keeps_the_search(app):
     at.button(key="back").click().run()
     assert not at.exception
     assert at.title[0].value == "Browse expansions"
-    assert "label" not in at.query_params  # (AppTest does not echo widget-bound params; the browser test checks the URL)
-    assert at.multiselect(key="quantity").value == ["gue"]
-    assert set(_df(at, "label", "quantity")["quantity"]) == {"gue"}
+    assert "label" not in at.query_params
+    # AppTest does not carry widget-bound parameters (quantity) from one run to the next as a browser's
+    # URL does; test_browser.py checks that the URL after "back" still holds the search.  The
+    # unbound range filters are kept here too:
+    at = app("browse", order="6", genus="3", label="gue.gue.o6.1")
+    at.button(key="back").click().run()
+    assert at.query_params.get("order") == "6" and at.query_params.get("genus") == "3" and "label" not in at.query_params
+    assert list(_df(at, "label", "quantity")["label"]) == ["gue.gue.o6.1"]
 
 
 def test_browse_detail_chord_diagram_for_trace_words(app):

@@ -108,10 +108,14 @@ def _wait_idle(page) -> None:
 
 
 def _images(page, n: int) -> None:
-    page.wait_for_function(
-        f"() => Array.from(document.querySelectorAll('[data-testid=\"stImage\"] img, [data-testid=\"stFullScreenFrame\"] img, [data-testid=\"stImageContainer\"] img')).filter(i => i.complete && i.naturalWidth > 50).length >= {n}",
-        timeout=30_000,
-    )
+    js = ("() => Array.from(document.querySelectorAll('[data-testid=\"stImage\"] img, [data-testid=\"stFullScreenFrame\"] img, "
+          "[data-testid=\"stImageContainer\"] img')).filter(i => i.complete && i.naturalWidth > 50).length")
+    try:
+        page.wait_for_function(f"{js[:-6]}.length >= {n}" if False else f"() => ({js})() >= {n}", timeout=45_000)
+    except Exception:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "failed-images.png"), full_page=True)
+        raise AssertionError(f"{page.url}: {page.evaluate(js)} of {n} images loaded (screenshot: tests/artifacts/failed-images.png)") from None
 
 
 def test_deep_link_draws_graph_and_pairing(served, page):
