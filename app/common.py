@@ -85,8 +85,19 @@ def options(_engine, url: str):
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def search(_engine, url: str, **filters):
-    return q.search_graphs(_engine, **filters)
+def search_index(_engine, url: str, **filters):
+    """All matches of a search, sorted (cached: paging through them does not run the search again)."""
+    from graphexp_db.catalogue import browse
+
+    return browse.search_index(_engine, **filters)
+
+
+def search(_engine, url: str, *, offset: int = 0, limit: int | None = None, **filters):
+    """One page of a search with its exact summaries; ``attrs["total"]`` is the true number of matches."""
+    from graphexp_db.catalogue import browse
+
+    index = search_index(_engine, url, **filters)
+    return browse.search_page(_engine, index, offset=offset, limit=limit, ensemble=filters.get("ensemble"))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

@@ -21,6 +21,8 @@ __all__ = [
     "random_label",
     "table_rows",
     "graph_aggregates",
+    "search_index",
+    "search_page",
     "natural_key",
     "SORTABLE",
 ]
@@ -289,7 +291,7 @@ SORTABLE = ("label", "shape", "kind", "quantity", "order", "ensemble", "n_vertic
             "n_orbits", "min_genus", "max_genus", "min_n_exponent", "max_n_exponent", "n_leading", "complete")
 
 
-def search_graphs(
+def search_index(
     engine,
     *,
     shape: list[str] | str | None = None,
@@ -306,9 +308,16 @@ def search_graphs(
     label_like: str | None = None,
     sort: str = "label",
     descending: bool = False,
-    offset: int = 0,
-    limit: int | None = None,
 ):
+    """All operator graphs matching the filters, sorted (one light row per graph: the SQL part of
+    :func:`search_graphs`; page it with :func:`search_page`).  See :func:`search_graphs`."""
+    return _search_index(engine, shape=shape, kind=kind, quantity=quantity, order_min=order_min, order_max=order_max,
+                         ensemble=ensemble, genus_min=genus_min, genus_max=genus_max, n_exponent_min=n_exponent_min,
+                         n_exponent_max=n_exponent_max, leading_only=leading_only, label_like=label_like, sort=sort,
+                         descending=descending)
+
+
+def search_graphs(engine, *, offset: int = 0, limit: int | None = None, **filters):
     """Operator graphs matching the filters, one row per graph with its exact pairing summary.
 
     Genus, N-exponent and ``leading_only`` filter on the exact aggregates of **all** pairings
@@ -319,12 +328,20 @@ def search_graphs(
     true number of matches.  Columns: :data:`SEARCH_COLUMNS`; the page rows also carry the exact
     ``by_surface`` counts and the ``orbit_rows_complete`` / ``aggregates_complete`` flags.
     """
+    index = search_index(engine, **filters)
+    return search_page(engine, index, offset=offset, limit=limit, ensemble=filters.get("ensemble"))
+
+
+def _search_index(engine, *, shape=None, kind=None, quantity=None, order_min=None, order_max=None, ensemble=None, genus_min=None,
+                  genus_max=None, n_exponent_min=None, n_exponent_max=None, leading_only=False, label_like=None, sort="label",
+                  descending=False):
     import pandas as pd
 
     t = _tables(engine)
     if "operator_graph" not in t:
-        df = pd.DataFrame(columns=list(SEARCH_COLUMNS))
+        df = pd.DataFrame(columns=["graph_id", *SEARCH_COLUMNS])
         df.attrs["total"] = 0
+        df.attrs["has_agg"] = False
         return df
     has_agg = "pairing_aggregate" in t
     where, params = [], {}
@@ -400,8 +417,22 @@ def search_graphs(
         missing = [i for i, v in enumerate(vals) if v is None or (isinstance(v, float) and math.isnan(v))]
         present.sort(key=lambda i: vals[i], reverse=bool(descending))  # stable: ties keep the label order
         df = df.iloc[present + missing]
+    df = df.reset_index(drop=True)
+    df.attrs["total"] = total
+    df.attrs["has_agg"] = has_agg
+    return df
+
+
+def search_page(engine, index, *, offset: int = 0, limit: int | None = None, ensemble: str | None = None):
+    """Rows ``[offset, offset + limit)`` of a :func:`search_index` result, with the exact per-graph
+    summaries (counts by surface, leading pairings) and the budget flags; ``attrs["total"]`` is the
+    true number of matches."""
+    import pandas as pd
+
+    total = int(index.attrs.get("total", len(index)))
+    has_agg = bool(index.attrs.get("has_agg", True))
     start = max(int(offset or 0), 0)
-    df = df.iloc[start: None if limit is None else start + int(limit)].reset_index(drop=True)
+    df = index.iloc[start: None if limit is None else start + int(limit)].reset_index(drop=True).copy()
     aggs = graph_aggregates(engine, df["graph_id"], ensemble) if has_agg and len(df) else {}
     by, lead, orc, agc, ens_col = [], [], [], [], []
     for g, no, npair in zip(df["graph_id"], df["n_orbits"], df["n_pairings"]):
