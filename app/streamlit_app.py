@@ -26,7 +26,6 @@ PAGES = [
 page = st.navigation(PAGES)
 with st.sidebar:
     from common import db_url  # noqa: E402
-
     from graphexp_db._version import __version__  # noqa: E402
 
     st.caption(f"graphexp-db {__version__} · catalogue: `{db_url()}`")

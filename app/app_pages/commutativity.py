@@ -7,8 +7,6 @@ width-first, depth-first and joint paths as curves of the error against each pat
 
 from __future__ import annotations
 
-import json
-
 import streamlit as st
 
 import bounded

@@ -8,9 +8,8 @@ import streamlit as st
 
 import common as c
 from graphexp_db import definitions
-from graphexp_db.catalogue import query as q
-
 from graphexp_db._version import __version__, code_version  # noqa: E402
+from graphexp_db.catalogue import query as q
 
 # ``/?label=L`` opens the same detail view as ``/browse?label=L``.
 _label = st.query_params.get("label")

@@ -370,20 +370,7 @@ def _search_index(engine, *, shape=None, kind=None, quantity=None, order_min=Non
         where.append("g.label LIKE :label_like")
         params["label_like"] = f"%{label_like}%"
     if has_agg:
-        conds = []
-        if ensemble:
-            conds.append("m.ensemble = :ensemble")
-            params["ensemble"] = ensemble
-        if genus_min is not None or genus_max is not None:
-            conds.append("m.surface LIKE 'S%'")
-            _between(conds, params, "CAST(SUBSTR(m.surface, 2) AS INTEGER)", "genus", genus_min, genus_max)
-        _between(conds, params, "m.n_exponent", "n", n_exponent_min, n_exponent_max)
-        if leading_only:
-            conds.append("m.n_exponent = 0")
-        if len(conds) > (1 if ensemble else 0):
-            where.append(_AGG_MATCH_SQL.format(conds=" AND ".join(conds)))
-        elif ensemble:  # only the ensemble: graphs filled in it, with or without pairings
-            where.append("EXISTS (SELECT 1 FROM pairing_aggregate m WHERE m.graph_id = g.id AND m.ensemble = :ensemble)")
+        _aggregate_filters(where, params, ensemble, genus_min, genus_max, n_exponent_min, n_exponent_max, leading_only)
         summary = "LEFT JOIN (" + _AGG_SUMMARY_SQL.format(ens="a.ensemble = :ensemble" if ensemble else "1=1") + ") s ON s.graph_id = g.id"
         sel = "s.ensemble, s.min_genus, s.max_genus, s.min_n_exponent, s.max_n_exponent, s.n_leading"
     else:
@@ -405,18 +392,7 @@ def _search_index(engine, *, shape=None, kind=None, quantity=None, order_min=Non
         # exact integers are stored as text (they may pass 2**63): sort them as numbers
         df[c] = df[c].map(_as_int).astype(object)
     total = len(df)
-    sort = sort if sort in SORTABLE else "label"
-    if sort in ("label", "shape"):
-        keys = df[sort].map(natural_key)
-        df = df.iloc[sorted(range(total), key=lambda i: keys.iloc[i], reverse=bool(descending))]
-    else:
-        tie = df["label"].map(natural_key)
-        df = df.iloc[sorted(range(total), key=lambda i: tie.iloc[i])]
-        vals = list(df[sort])
-        present = [i for i, v in enumerate(vals) if not (v is None or (isinstance(v, float) and math.isnan(v)))]
-        missing = [i for i, v in enumerate(vals) if v is None or (isinstance(v, float) and math.isnan(v))]
-        present.sort(key=lambda i: vals[i], reverse=bool(descending))  # stable: ties keep the label order
-        df = df.iloc[present + missing]
+    df = _sorted(df, sort if sort in SORTABLE else "label", bool(descending))
     df = df.reset_index(drop=True)
     df.attrs["total"] = total
     df.attrs["has_agg"] = has_agg
@@ -465,6 +441,40 @@ def search_page(engine, index, *, offset: int = 0, limit: int | None = None, ens
     out = df[list(SEARCH_COLUMNS)].copy()
     out.attrs["total"] = total
     return out
+
+
+def _aggregate_filters(where: list, params: dict, ensemble, genus_min, genus_max, n_min, n_max, leading_only) -> None:
+    """The genus / N-exponent / leading / ensemble filters as conditions on ONE aggregate row."""
+    conds: list[str] = []
+    if ensemble:
+        conds.append("m.ensemble = :ensemble")
+        params["ensemble"] = ensemble
+    if genus_min is not None or genus_max is not None:
+        conds.append("m.surface LIKE 'S%'")
+        _between(conds, params, "CAST(SUBSTR(m.surface, 2) AS INTEGER)", "genus", genus_min, genus_max)
+    _between(conds, params, "m.n_exponent", "n", n_min, n_max)
+    if leading_only:
+        conds.append("m.n_exponent = 0")
+    if len(conds) > (1 if ensemble else 0):
+        where.append(_AGG_MATCH_SQL.format(conds=" AND ".join(conds)))
+    elif ensemble:  # only the ensemble: graphs filled in it, with or without pairings
+        where.append("EXISTS (SELECT 1 FROM pairing_aggregate m WHERE m.graph_id = g.id AND m.ensemble = :ensemble)")
+
+
+def _sorted(df, sort: str, descending: bool):
+    """Rows sorted by ``sort``: labels and shapes naturally, other columns by value with the natural
+    label order breaking ties and missing values last."""
+    n = len(df)
+    if sort in ("label", "shape"):
+        keys = df[sort].map(natural_key)
+        return df.iloc[sorted(range(n), key=lambda i: keys.iloc[i], reverse=descending)]
+    tie = df["label"].map(natural_key)
+    df = df.iloc[sorted(range(n), key=lambda i: tie.iloc[i])]
+    vals = list(df[sort])
+    missing = [v is None or (isinstance(v, float) and math.isnan(v)) for v in vals]
+    present = [i for i in range(n) if not missing[i]]
+    present.sort(key=lambda i: vals[i], reverse=descending)  # stable: ties keep the label order
+    return df.iloc[present + [i for i in range(n) if missing[i]]]
 
 
 def _as_int(v):
