@@ -69,13 +69,16 @@ def _detail(label: str) -> None:
     n_orbits = g.get("n_orbits")
     lines = []
     for ens, sm in sorted(per.items()):
-        npair = g.get("n_pairings")
-        agg_ok = bool(sm["has_rows"]) and (ens != "gaussian" or npair is None or sm["aggregated"] == int(str(npair)))
-        orb_ok = n_orbits is not None and sm["orbit_rows"] >= int(n_orbits)
+        # the ensemble's own counts (graph_ensemble) where stored, else the shared row's (Gaussian) counts
+        npair = sm.get("n_pairings", g.get("n_pairings") if ens == "gaussian" else None)
+        norb = sm.get("n_orbits", n_orbits if ens == "gaussian" else None)
+        agg_ok = bool(sm["has_rows"]) and (npair is None or sm["aggregated"] == int(str(npair)))
+        orb_ok = norb is not None and sm["orbit_rows"] >= int(norb)
         lines.append(
             f"**{ens}**: `aggregates_complete` = {agg_ok} (exact counts of all {_fmt_count(sm['aggregated'])} pairings by surface and "
-            f"N-exponent, below); orbit rows stored: {sm['orbit_rows']} of {_fmt_count(n_orbits)} orbits, `orbit_rows_complete` = {orb_ok}"
-            + ("" if orb_ok or n_orbits is None else " (the fill stores orbit rows only up to its per-graph budget)")
+            f"N-exponent, below); orbit rows stored: {sm['orbit_rows']} of {_fmt_count(norb)} orbits, `orbit_rows_complete` = "
+            + ("unknown" if norb is None else str(orb_ok))
+            + ("" if orb_ok or norb is None else " (the fill stores orbit rows only up to its per-graph budget)")
         )
     if lines:
         st.markdown("\n".join(f"- {x}" for x in lines))

@@ -261,6 +261,13 @@ def graph_aggregates(engine, graph_ids, ensemble: str | None = None) -> dict[int
                 bindparam("ids", expanding=True))
             for gid, e, n in conn.execute(q, params):
                 slot(gid, e)["orbit_rows"] = int(n)
+        if "graph_ensemble" in t:  # per-ensemble pairing and orbit counts, where the catalogue keys them so
+            q = text(f"SELECT graph_id, ensemble, n_pairings, n_orbits FROM graph_ensemble WHERE graph_id IN :ids{ens}").bindparams(
+                bindparam("ids", expanding=True))
+            for gid, e, npair, norb in conn.execute(q, params):
+                d = slot(gid, e)
+                d["n_pairings"] = _int_or_none(npair)
+                d["n_orbits"] = _int_or_none(norb)
     return out
 
 
@@ -425,10 +432,14 @@ def search_page(engine, index, *, offset: int = 0, limit: int | None = None, ens
         by.append(", ".join(f"{k}: {n}" for k, n in sorted(d["by_surface"].items(), key=lambda kv: _surface_sort(kv[0]))) or "no pairing")
         lead.append(d["n_leading"])
         no, npair = _int_or_none(no), _int_or_none(npair)
+        if "n_orbits" in d:  # the ensemble's own counts (graph_ensemble) win over the shared graph row
+            no, npair = d["n_orbits"], d["n_pairings"]
+        elif e != "gaussian":
+            no = npair = None  # the shared graph row holds Gaussian counts only
         orc.append(None if no is None else d["orbit_rows"] >= no)
-        # complete aggregates: the rows exist (written in one transaction with the graph's fill) and, for
-        # Gaussian pairings, they add up to the graph's exact pairing count
-        agc.append(bool(d["has_rows"]) and (e != "gaussian" or npair is None or d["aggregated"] == npair))
+        # complete aggregates: the rows exist (written in one transaction with the graph's fill) and they
+        # add up to the ensemble's exact pairing count where it is known
+        agc.append(bool(d["has_rows"]) and (npair is None or d["aggregated"] == npair))
     df["by_surface"] = by
     df["n_leading"] = pd.Series(lead, dtype=object)
     df["orbit_rows_complete"] = pd.Series(orc, dtype=object)
