@@ -233,7 +233,8 @@ def _search(ctl: dict) -> None:
             view[col] = view[col].map(_fmt_count)
     view.insert(0, "row", range(first, first + len(view)))
     cfg = c.column_config(view.columns)
-    event = st.dataframe(view, hide_index=True, width="stretch", column_config=cfg, on_select="rerun", selection_mode="single-row", key="results")
+    event = st.dataframe(view, hide_index=True, width="stretch", column_config=cfg, on_select="rerun", selection_mode="single-row", key="results",
+                         height=min(38 + 35 * len(view), 720))
     picked = None
     try:
         rows = event.selection.rows
