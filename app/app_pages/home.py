@@ -59,6 +59,8 @@ if engine is not None:
         st.dataframe(pivot, width="stretch", key="genus_pivot")
         by_order = sub.assign(count=sub["count"].map(float)).pivot_table(index="order", columns="surface", values="count", aggfunc="sum", fill_value=0)
         st.bar_chart(by_order, x_label="order", y_label="pairings", height=260)
+        c.record_chart("genus_by_order", sub[["shape", "order", "ensemble", "surface", "n_exponent", "count"]].astype({"count": str}),
+                       title=f"pairings of {qsel} by order and surface (exact aggregates)", quantity=qsel)
         st.caption(definitions.COLUMNS["surface"])
 
     st.subheader("Random expansion")

@@ -106,6 +106,10 @@ def test_home(app):
     assert bib and f"version = {{{__version__}}}" in bib[0] and "arXiv:2310.01683" in bib[0]
     assert at.selectbox(key="home_quantity").value == "gue"
     assert len(at.dataframe) >= 2
+    chart = _charts(at)["genus_by_order"]
+    assert chart["quantity"] == "gue"
+    o6 = chart["data"][chart["data"]["order"] == 6]
+    assert dict(zip(o6["surface"], o6["count"])) == {"S0": "132", "S1": "2310", "S2": "6468", "S3": "1485"}  # Harer-Zagier, n = 6
 
 
 def test_home_random_button_opens_detail(app):
