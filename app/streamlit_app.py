@@ -38,6 +38,7 @@ def _control_flow(err: BaseException) -> bool:
     )
 
 
+st.session_state["charts"] = {}  # the data handed to this run's charts (common.record_chart)
 try:
     page.run()
 except Exception as err:  # every traceback becomes one line

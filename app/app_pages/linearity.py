@@ -104,6 +104,7 @@ def _plot(data, ylabel: str, title: str, fit: dict):
     from matplotlib.ticker import NullFormatter
 
     ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xticks(list(data["m"]), [str(int(m)) for m in data["m"]])
     ax.set_xlabel("minimum in-degree m (CONVENTIONS.md)")
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)

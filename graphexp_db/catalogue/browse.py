@@ -477,10 +477,10 @@ def _sorted(df, sort: str, descending: bool):
     label order breaking ties and missing values last."""
     n = len(df)
     if sort in ("label", "shape"):
-        keys = df[sort].map(natural_key)
-        return df.iloc[sorted(range(n), key=lambda i: keys.iloc[i], reverse=descending)]
-    tie = df["label"].map(natural_key)
-    df = df.iloc[sorted(range(n), key=lambda i: tie.iloc[i])]
+        keys = [natural_key(v) for v in df[sort]]
+        return df.iloc[sorted(range(n), key=keys.__getitem__, reverse=descending)]
+    tie = [natural_key(v) for v in df["label"]]
+    df = df.iloc[sorted(range(n), key=tie.__getitem__)]
     vals = list(df[sort])
     missing = [v is None or (isinstance(v, float) and math.isnan(v)) for v in vals]
     present = [i for i in range(n) if not missing[i]]
