@@ -280,7 +280,7 @@ def provenance_box(prov: dict | None, *, spec_text: str | None = None, title: st
 
 # --------------------------------------------------------------------------- URL state for range sliders
 def parse_range(text, lo: int, hi: int):
-    """``"6"`` -> (6, 6), ``"4..6"`` / ``"4-6"`` -> (4, 6), clipped to [lo, hi]; ``None`` when unusable."""
+    """``"6"`` -> (6, 6), ``"4..6"`` -> (4, 6) (negative bounds as ``"-6..-2"``), clipped to [lo, hi]; ``None`` when unusable."""
     import re
 
     if text is None:

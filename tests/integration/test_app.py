@@ -576,3 +576,19 @@ def test_pages_turn_errors_into_one_line(monkeypatch, tmp_path):
         assert not at.exception, (page, [e.value for e in at.exception])
         msgs = [e.value for e in at.error] + [w.value for w in at.warning]
         assert all("\n" not in m and "Traceback" not in m for m in msgs), (page, msgs)
+
+
+def test_display_helpers_exact_numbers_and_natural_sort():
+    sys.path.insert(0, str(ROOT / "app"))
+    from fractions import Fraction
+
+    import common
+
+    assert common.exact_text("14142135623730951/10000000000000000") == "1.4142135623730951"  # the decimal the user typed
+    assert common.exact_text(Fraction(-1, 8)) == "-0.125" and common.exact_text("1/3") == "1/3" and common.exact_text(3) == "3"
+    assert common.exact_text(None) == "" and common.exact_text(0.1) == "0.1"
+    assert common.decimal_spec("mlp:L=2,sw=14142135623730951/10000000000000000,sb=1/3") == "mlp:L=2,sw=1.4142135623730951,sb=1/3"
+    labels = ["mlp-L2.cov.o2.10", "mlp-L10.cov.o1.1", "mlp-L2.cov.o2.9", "mlp-L2.cov.o10.1"]
+    assert sorted(labels, key=common.natural_key) == ["mlp-L2.cov.o2.9", "mlp-L2.cov.o2.10", "mlp-L2.cov.o10.1", "mlp-L10.cov.o1.1"]
+    assert common.parse_range("6", 0, 8) == (6, 6) and common.parse_range("1..3", 0, 8) == (1, 3)
+    assert common.parse_range("2-1", 0, 8) is None and common.parse_range("x", 0, 8) is None and common.parse_range("5..99", 0, 8) == (5, 8)
