@@ -43,7 +43,7 @@ def draw_operator_graph(graph_json: dict, title: str = ""):
     nx.draw_networkx_nodes(G, pos, node_color=colours, node_size=520, ax=ax)
     nx.draw_networkx_labels(G, pos, labels={i: slot_name(s) for i, s in enumerate(slots)}, font_size=8, font_color="white", ax=ax)
     seen: dict[tuple, int] = {}
-    for u, v, k, d in G.edges(keys=True, data=True):
+    for u, v, _k, d in G.edges(keys=True, data=True):
         key = (min(u, v), max(u, v))
         n = seen.get(key, 0)
         seen[key] = n + 1

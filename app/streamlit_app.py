@@ -26,6 +26,24 @@ PAGES = [
 page = st.navigation(PAGES)
 with st.sidebar:
     from common import db_url  # noqa: E402
+    from graphexp_db._version import __version__  # noqa: E402
 
-    st.caption(f"Catalogue: `{db_url()}`")
-page.run()
+    st.caption(f"graphexp-db {__version__} · catalogue: `{db_url()}`")
+
+
+def _control_flow(err: BaseException) -> bool:
+    """Streamlit's own rerun / stop / page-switch signals must pass through."""
+    return type(err).__name__ in ("RerunException", "StopException", "ScriptControlException") or any(
+        k.__name__ in ("ScriptControlException",) for k in type(err).__mro__
+    )
+
+
+st.session_state["charts"] = {}  # the data handed to this run's charts (common.record_chart)
+try:
+    page.run()
+except Exception as err:  # every traceback becomes one line
+    if _control_flow(err):
+        raise
+    from common import one_line  # noqa: E402
+
+    st.error(f"This page stopped: {one_line(err)}")

@@ -6,9 +6,10 @@ the CLI and the web UI.
 
 from __future__ import annotations
 
+import json
 import re
 
-__all__ = ["graph_dot", "graph_graph6", "reproduce_commands", "slot_name"]
+__all__ = ["graph_dot", "graph_graph6", "graph6_dropped", "reproduce_commands", "slot_name"]
 
 
 def graph_dot(graph_json: dict, label: str = "G") -> str:
@@ -49,8 +50,31 @@ def _dot_escape(s: str) -> str:
     return str(s).replace("\\", "\\\\").replace('"', '\\"')
 
 
+def graph6_dropped(graph_json: dict) -> tuple[int, int]:
+    """``(multi_edges, loops)`` that the simple-graph graph6 export drops: repeated vertex pairs
+    (parallel or antiparallel edges beyond the first) and self-loops.
+
+    >>> graph6_dropped({"slots": [["N", 0], ["N", 1]], "edges": [["W", 0, 1], ["V", 1, 0], ["U", 1, 1]]})
+    (1, 1)
+    """
+    seen: set[tuple[int, int]] = set()
+    multi = loops = 0
+    for e in graph_json.get("edges", []):
+        u, v = int(e[1]), int(e[2])
+        if u == v:
+            loops += 1
+            continue
+        k = (min(u, v), max(u, v))
+        if k in seen:
+            multi += 1
+        seen.add(k)
+    return multi, loops
+
+
 def graph_graph6(graph_json: dict) -> str:
-    """graph6 string of the underlying simple undirected graph (multi-edges and loops dropped).
+    """graph6 string of the underlying simple undirected graph: graph6 cannot hold multi-edges, loops,
+    directions or edge colours, so they are dropped (:func:`graph6_dropped` counts what is lost; the
+    DOT and JSON exports keep everything).
 
     >>> graph_graph6({"slots": [["N", 0], ["N", 1], ["N", 2]], "edges": [["W", 0, 1], ["W", 1, 2]]})
     'Bg'
@@ -99,17 +123,26 @@ def reproduce_commands(graph: dict, architecture: dict | None = None, db_url: st
             f"certificate, graph = classes[{idx} - 1]  # labels index the classes sorted by certificate"
         )
     cli += f"\ngraphexp query \"SELECT * FROM operator_graph WHERE label = '{label}'\"{db}"
+    npair = graph.get("n_pairings")
     py += (
         "\nfrom graphexp_db import PairingSpace, count_pairings, embed_one\n"
-        f"# catalogue row {label!r} (index {graph.get('index')}); its pairings: PairingSpace(graph).pairs(rank), embed_one(graph, pairs)"
+        f"# catalogue row {label!r} (index {graph.get('index')}); its pairings: PairingSpace(graph).pairs(rank), embed_one(graph, pairs)\n"
+        f"print(graph.n_edges, count_pairings(graph))  # the catalogue stores n_edges = {graph.get('n_edges')}, n_pairings = {npair}"
     )
     return cli, py
 
 
 def _arch_spec_of(shape: str, architecture: dict | None) -> str:
+    # The architecture row's spec is what runs: a spec string, or a DAG's JSON (a ``dag-<hash>`` shape
+    # name alone cannot be parsed back into a DAG).
     if architecture and architecture.get("spec"):
         spec = architecture["spec"]
-        if isinstance(spec, str) and not spec.lstrip().startswith("{"):
+        if isinstance(spec, str) and spec.lstrip().startswith("{"):
+            try:
+                return json.dumps(json.loads(spec), sort_keys=True, separators=(",", ":"))
+            except ValueError:
+                return spec
+        if isinstance(spec, str):
             return spec
     m = re.match(r"^(mlp|resnet)-L(\d+)$", shape)
     if m:

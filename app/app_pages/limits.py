@@ -3,51 +3,121 @@ convergence of finite-width values to the limit."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import streamlit as st
 
+import bounded
 import common as c
 import drawing
 import stored
 from graphexp_db import definitions
 
 W = definitions.WIDGETS
+
+
+def _inputs(xs: str, ys: str):
+    """Two input vectors from text: finite numbers, same length, at most 10000 entries."""
+    x = [float(t) for t in xs.split(",") if t.strip()][:10_001]
+    y = [float(t) for t in ys.split(",") if t.strip()][:10_001]
+    if len(x) > 10_000 or len(y) > 10_000:
+        raise ValueError("at most 10000 entries per input in the web UI")
+    if len(x) != len(y) or not x or not all(math.isfinite(v) for v in x + y):
+        raise ValueError("x and y must be finite numbers of the same length")
+    return x, y
+
+
+def _depth_of(spec) -> str:
+    import re
+
+    m = re.search(r"\bL=(\d+|inf)\b", str(spec or ""))
+    if m:
+        return m.group(1)
+    d = stored._loads(spec) if str(spec or "").lstrip().startswith("{") else None
+    return f"DAG with {len(d.get('edges', []))} edges" if isinstance(d, dict) else "?"
+
+
+@c.locked
+def _density_figure(gx, gy, label: str, eig, mc_label: str):
+    """Limit density (line) and Monte Carlo histogram on a log density axis, so a spike near 0 does not
+    hide the histogram; returns the figure and the data handed to it."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import pandas as pd
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    ok = np.isfinite(gx) & np.isfinite(gy) & (gy > 0)
+    rows = [pd.DataFrame({"series": label, "eigenvalue": gx[ok], "density": gy[ok]})]
+    ax.plot(gx[ok], gy[ok], color="#4C72B0", label=label)
+    lo = float(np.quantile(gy[ok], 0.02)) if ok.any() else 1e-3
+    if eig is not None and len(eig):
+        hist, edges = np.histogram(eig, bins=60, density=True)
+        ax.stairs(hist, edges, fill=True, alpha=0.35, color="#DD8452", label=mc_label)
+        centres = (edges[:-1] + edges[1:]) / 2
+        rows.append(pd.DataFrame({"series": mc_label, "eigenvalue": centres, "density": hist}))
+        if (hist > 0).any():
+            lo = min(lo, float(hist[hist > 0].min()))
+    ax.set_yscale("log")
+    ax.set_ylim(bottom=max(lo / 3, 1e-6))
+    ax.set_xlabel("eigenvalue λ of J J^T")
+    ax.set_ylabel("density (log scale)")
+    ax.legend(frameon=False, fontsize=7)
+    fig.tight_layout()
+    return fig, pd.concat(rows, ignore_index=True)
+
+
+@c.locked
+def _stored_density_figure(curves):
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import pandas as pd
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    rows, lows = [], []
+    for name, gx, gy, is_mc in curves:
+        ok = np.isfinite(gx) & np.isfinite(gy) & (gy > 0)
+        if not ok.any():
+            continue
+        if is_mc:
+            ax.step(gx[ok], gy[ok], where="mid", alpha=0.7, label=name)
+        else:
+            ax.plot(gx[ok], gy[ok], label=name)
+        lows.append(float(np.quantile(gy[ok], 0.02)))
+        rows.append(pd.DataFrame({"series": name, "eigenvalue": gx[ok], "density": gy[ok]}))
+    ax.set_yscale("log")
+    if lows:
+        ax.set_ylim(bottom=max(min(lows) / 3, 1e-6))
+    ax.set_xlabel("eigenvalue λ of J J^T")
+    ax.set_ylabel("density (log scale)")
+    ax.legend(frameon=False, fontsize=6)
+    fig.tight_layout()
+    return fig, pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["series", "eigenvalue", "density"])
+
+
 st.title("Limits and moments")
 st.caption(definitions.PAGES["limits"])
 engine = c.get_engine()
 
 st.subheader("NNGP and NTK")
 a, b = st.columns(2)
-arch = a.text_input("Architecture", "mlp:L=2,sw=1.5,sb=0.1", key="arch", help=W["arch"])
-act = b.text_input("Activation", "relu", key="activation", help=W["activation"])
+MAX = bounded.MAX_TEXT
+arch = a.text_input("Architecture", "mlp:L=2,sw=1.5,sb=0.1", key="arch", help=W["arch"], bind="query-params", max_chars=MAX)
+act = b.text_input("Activation", "relu", key="activation", help=W["activation"], bind="query-params", max_chars=MAX)
 a, b = st.columns(2)
-xs = a.text_input("x", "1,0.5,-0.3", key="x", help=W["x"])
-ys = b.text_input("y", "0.2,-1,0.7", key="y", help=W["y"])
+xs = a.text_input("x", "1,0.5,-0.3", key="x", help=W["x"], bind="query-params", max_chars=MAX)
+ys = b.text_input("y", "0.2,-1,0.7", key="y", help=W["y"], bind="query-params", max_chars=MAX)
+st.caption(bounded.budget_note())
 if st.button("Compute kernels", key="compute_kernels"):
     try:
-        x = [float(t) for t in xs.split(",") if t.strip()]
-        y = [float(t) for t in ys.split(",") if t.strip()]
-        if len(x) != len(y) or not x or not all(math.isfinite(v) for v in x + y):
-            raise ValueError("x and y must be finite numbers of the same length")
+        x, y = _inputs(xs, ys)
     except ValueError as err:
         st.error(f"Bad input: {err}")
     else:
-        rows = []
-        for name, fn in (("NNGP", "nngp_limit"), ("NTK", "ntk_limit")):
-            val, why = stored.call_api("limits", fn, arch, act, x, y)
-            if why:
-                st.info(why)
-            else:
-                rows.append({"kernel": name, "value": str(val)})
-        if act.startswith("poly:"):
-            # Polynomial activations: the leading-order graph sum, exactly (independent of limits.py).
-            from graphexp_db.spec import parse_activation, parse_arch
-
-            for name, fn in (("NNGP (graph sum)", "leading_covariance"), ("NTK (graph sum)", "leading_ntk")):
-                val, why = stored.call_api("finite", fn, parse_arch(arch), parse_activation(act), x, y)
-                if not why:
-                    rows.append({"kernel": name, "value": str(val)})
+        out = bounded.run_bounded("compute", "kernels", arch, act, x, y)
+        rows = [{"kernel": r["kernel"], "value": c.exact_text(r["value"])} for r in (out.value or [])]
+        if not out.ok:
+            st.error(f"Kernels: {out.error}")
         if rows:
             st.dataframe(rows, hide_index=True, key="kernels_table")
 
@@ -58,40 +128,37 @@ if st.button("Finite-width series", key="compute_series"):
         st.info("Exact finite-width series need a polynomial activation (poly:c0,c1,… or identity).")
     else:
         try:
-            from graphexp_db.spec import parse_arch
-
-            x = [float(t) for t in xs.split(",") if t.strip()]
-            y = [float(t) for t in ys.split(",") if t.strip()]
-            spec = parse_arch(arch)
-        except Exception as err:
-            st.error(f"Bad input: {' '.join(str(err).split())[:200]}")
+            x, y = _inputs(xs, ys)
+        except ValueError as err:
+            st.error(f"Bad input: {err}")
         else:
-            series, why = stored.call_api("finite", "covariance_series", spec, act, x, y)
-            if why:
-                st.info(why)
+            out = bounded.run_bounded("compute", "covariance_series", arch, act, x, y)
+            series = out.value
+            if not out.ok:
+                st.error(f"Finite-width series: {out.error}")
             else:
                 import drawing
 
-                st.dataframe([{"j": j, "a_j (exact)": str(v), "a_j": float(v)} for j, v in series.items()], hide_index=True, key="series_table")
+                st.dataframe([{"j": j, "a_j (exact)": c.exact_text(v), "a_j": float(v)} for j, v in series.items()], hide_index=True, key="series_table")
                 limit = float(series.get(0, 0))
                 Ns = [2**i for i in range(1, 11)]
                 errs = [abs(sum(float(v) * N ** (-j) for j, v in series.items()) - limit) for N in Ns]
                 if any(e > 0 for e in errs):
-                    fig, slope, se = drawing.loglog_with_slope(Ns, errs, "width N", "|E_N[f(x) f(y)] - limit|", "finite width vs limit")
+                    fig, slope, se = c.locked(drawing.loglog_with_slope)(Ns, errs, "width N", "|E_N[f(x) f(y)] - limit|", "finite width vs limit")
                     c.show_fig(fig)
                 else:
                     st.info("The expectation equals its limit at every width (no 1/N terms).")
 
 st.subheader("Jacobian moments")
 a, b, d, e = st.columns(4)
-jarch = a.text_input("Architecture", "mlp:L=2,sw=1.0", key="jarch", help=W["arch"])
-jact = b.text_input("Activation", "identity", key="jact", help=W["activation"])
-q_in = d.number_input("q_in", 0.01, 100.0, 1.0, 0.1, key="q_in", help="Input scale q_in = |x|^2 / N (CONVENTIONS.md).")
-kmax = e.number_input("K", 1, 12, 6, key="k_max", help=W["k_max"])
+jarch = a.text_input("Architecture", "mlp:L=2,sw=1.0", key="jarch", help=W["arch"], bind="query-params", max_chars=MAX)
+jact = b.text_input("Activation", "identity", key="jact", help=W["activation"], bind="query-params", max_chars=MAX)
+q_in = d.number_input("q_in", 0.01, 100.0, 1.0, 0.1, key="q_in", help="Input scale q_in = |x|^2 / N (CONVENTIONS.md).", bind="query-params")
+kmax = e.number_input("K", 1, 12, 6, key="k_max", help=W["k_max"], bind="query-params")
 if st.button("Compute moments", key="compute_moments"):
     free, why = stored.call_api("limits", "jacobian_moments", jarch, jact, float(q_in), int(kmax))
     if why:
-        st.info(why)
+        st.error(why)
     else:
         nc, why_nc = stored.call_api("limits", "jacobian_moments", jarch, jact, float(q_in), int(kmax), method="noncrossing")
         rows = []
@@ -103,83 +170,58 @@ if st.button("Compute moments", key="compute_moments"):
         st.dataframe(rows, hide_index=True, column_config=c.column_config(["k", "m_k"]), key="moments_table")
     dens, why = stored.call_api("limits", "jacobian_density", jarch, jact, float(q_in))
     if why:
-        st.info(why)
+        st.error(why)
     else:
-        import matplotlib.pyplot as plt
         import numpy as np
 
-        gx, gy = np.asarray(dens[0], dtype=float), np.asarray(dens[1], dtype=float)
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        ax.plot(gx, gy, label="limit density")
         mc, why_mc = stored.call_api("montecarlo", "jacobian_moments_estimate", jarch, jact, q_in=float(q_in), N=256,
                                      samples=4, kmax=1, seed=0, eigenvalues=True)
-        if mc is not None:
-            ax.hist(np.asarray(mc["eigenvalues"], dtype=float), bins=60, density=True, alpha=0.35,
-                    label="Monte Carlo, N = 256, 4 samples")
-        else:
+        if why_mc:
             st.caption(why_mc)
-        ax.set_xlabel("eigenvalue of J J^T")
-        ax.set_ylabel("density")
-        ax.set_ylim(0, float(np.quantile(gy, 0.98)) * 1.3 if len(gy) else 1)
-        ax.legend(frameon=False)
+        L = _depth_of(jarch)
+        eig = None if mc is None else np.asarray(mc["eigenvalues"], dtype=float)
+        fig, data = _density_figure(np.asarray(dens[0], dtype=float), np.asarray(dens[1], dtype=float),
+                                    f"limit density, L = {L} ({jarch}, {jact})", eig, f"Monte Carlo N = 256, L = {L}, 4 samples")
         c.show_fig(fig)
+        c.record_chart("density", data, title=f"spectral density of J J^T, L = {L}", yscale="log", depth=L)
 
 st.subheader("Monte Carlo convergence to the limit")
 st.caption("Stored `graphexp simulate ntk-rate` runs: the Frobenius distance between the empirical NTK at width N "
            "and the infinite-width NTK, with the fitted log-log slope (about -1/2).")
-rate = stored.simulation_points(engine, ("ntk-rate",)) if engine is not None else None
-if rate is None or not len(rate):
+rates = c.safe(stored.studies, engine, c.db_url(), ("ntk-rate",)) if engine is not None else None
+if rates is None or not len(rates):
     st.info("No ntk-rate simulation stored yet: run `graphexp simulate ntk-rate --arch mlp:L=2 --activation relu "
             "--widths 32,64,128,256 --db URL`.")
 else:
-    for sim_id, grp in rate.groupby("simulation_id"):
-        grp = grp.sort_values("N")
-        label = f"simulation {sim_id}: {grp['sim_activation'].iloc[0] if 'sim_activation' in grp else ''}"
-        fig, slope, se = drawing.loglog_with_slope(grp["N"], grp["value"], "width N", "|NTK_N - NTK_inf|_F", label,
-                                                   yerr=grp["stderr"] if "stderr" in grp else None)
+    for r in rates.to_dict("records"):
+        grp = stored.study_points(engine, c.db_url(), int(r["id"]))
+        grp = grp[grp["quantity"].str.contains("ntk", na=False)].sort_values("N")
+        label = f"study #{int(r['id'])}: {c.decimal_spec(r.get('spec'))}, {r.get('activation')}"
+        fig, slope, se = c.locked(drawing.loglog_with_slope)(grp["N"], grp["value"], "width N", "|NTK_N - NTK_inf|_F", label, yerr=grp["stderr"])
         c.show_fig(fig)
+        c.record_chart(f"ntk_rate_{int(r['id'])}", grp[["N", "value", "stderr"]], title=f"NTK error against N ({label})", study=int(r["id"]))
+        c.provenance_box(stored.provenance(engine, c.db_url(), r.get("provenance_id")), title=f"Provenance of study #{int(r['id'])}")
 
 st.subheader("Stored results")
 if engine is not None:
     stored.show_stored(engine, "limit_value", "Stored limits", hint="`graphexp build --preset paper` fills it.")
     stored.show_stored(engine, "jacobian_moment", "Stored Jacobian moments", hint="`graphexp build --preset paper` fills it.")
-    dens = stored.show_stored(engine, "spectral_density", "Stored spectral densities", hint="`graphexp build --preset paper` fills it.")
-    if dens is not None and len(dens) and {"grid_json", "density_json"} <= set(dens.columns):
-        import json as _json
+    dens, raw = stored.show_stored(engine, "spectral_density", "Stored spectral densities", hint="`graphexp build --preset paper` fills it.")
+    if raw is not None and len(raw) and {"grid_json", "density_json"} <= set(raw.columns):
+        import numpy as np
 
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        for _, r in dens.head(8).iterrows():
+        curves = []
+        for _, r in raw.head(8).iterrows():
             try:
-                gx, gy = _json.loads(r["grid_json"]), _json.loads(r["density_json"])
+                gx, gy = np.asarray(json.loads(r["grid_json"]), dtype=float), np.asarray(json.loads(r["density_json"]), dtype=float)
             except (TypeError, ValueError):
                 continue
-            name = f"{r.get('method', '')} {r.get('activation', '')}".strip()
-            if "mc" in name.lower() or "monte" in name.lower():
-                ax.step(gx, gy, where="mid", alpha=0.6, label=name)
-            else:
-                ax.plot(gx, gy, label=name)
-        ax.set_xlabel("eigenvalue of J J^T")
-        ax.set_ylabel("density")
-        ax.legend(frameon=False, fontsize=7)
-        c.show_fig(fig)
-    elif dens is not None and len(dens):
-        xc, yc = stored.pick(dens, ("x", "lam", "lambda", "eigenvalue", "bin_center", "center")), stored.pick(dens, ("density", "value", "pdf"))
-        if xc is not None and yc is not None:
-            import matplotlib.pyplot as plt
-
-            fig, ax = plt.subplots(figsize=(6, 3.5))
-            src = stored.pick(dens, ("method", "source", "kind"))
-            groups = dens.groupby(src) if src else [("density", dens)]
-            for name, g in groups:
-                g = g.sort_values(xc)
-                if "mc" in str(name).lower() or "monte" in str(name).lower() or "hist" in str(name).lower():
-                    ax.bar(g[xc].astype(float), g[yc].astype(float), width=(float(g[xc].max()) - float(g[xc].min())) / max(len(g), 1), alpha=0.4, label=str(name))
-                else:
-                    ax.plot(g[xc].astype(float), g[yc].astype(float), label=str(name))
-            ax.set_xlabel("eigenvalue of J J^T")
-            ax.set_ylabel("density")
-            ax.legend(frameon=False)
+            L = _depth_of(r.get("spec"))
+            curves.append((f"{r.get('method', '')}: L = {L}, {c.decimal_spec(r.get('spec'))}, {r.get('activation', '')}, q_in = {c.exact_text(r.get('q_in'))}",
+                           gx, gy, "mc" in str(r.get("method", "")).lower() or "monte" in str(r.get("method", "")).lower()))
+        if curves:
+            fig, data = _stored_density_figure(curves)
             c.show_fig(fig)
+            c.record_chart("stored_density", data, title="stored spectral densities", yscale="log")
     stored.show_stored(engine, "graph_sum_convergence", "Truncated graph sums (Taylor degree D) against the closed forms", key="conv", hint="`graphexp build --preset paper` fills it.")
+    stored.show_stored(engine, "finite_width", "Exact finite-width series (coefficients of N^-j)", key="finite", hint="`graphexp finite-width … --db URL` fills it.")

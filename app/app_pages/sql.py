@@ -31,13 +31,20 @@ if examples:
 else:
     st.caption("No example queries found yet (docs/schema.md has no SQL blocks).")
 
-if "sql" not in st.session_state:
+url_sql = st.query_params.get("sql")
+if "sql" not in st.session_state and not url_sql:
     st.session_state["sql"] = DEFAULT
-sql = st.text_area("Query", key="sql", height=160, help=W["sql"])
+sql = st.text_area("Query", key="sql", height=160, help=W["sql"] + " The query text is kept in the URL (?sql=…) so a view can be shared.",
+                   bind="query-params", max_chars=100_000)
 a, b, _ = st.columns([1, 1, 2])
-row_cap = a.number_input("Row cap", min_value=1, max_value=100_000, value=10_000, step=1000, key="row_cap", help=W["row_cap"])
-time_limit = b.number_input("Time limit (s)", min_value=0.1, max_value=30.0, value=10.0, step=1.0, key="time_limit", help=W["time_limit"])
+row_cap = a.number_input("Row cap", min_value=1, max_value=100_000, value=10_000, step=1000, key="row_cap", help=W["row_cap"], bind="query-params")
+time_limit = b.number_input("Time limit (s)", min_value=0.1, max_value=30.0, value=10.0, step=1.0, key="time_limit", help=W["time_limit"],
+                            bind="query-params")
 run = st.button("Run", type="primary", key="run")
+# A shared link (?sql=…) shows its result on arrival.
+if url_sql and not st.session_state.get("_sql_autorun_done"):
+    st.session_state["_sql_autorun_done"] = True
+    run = True
 
 if run:
     st.session_state.pop("sql_result", None)

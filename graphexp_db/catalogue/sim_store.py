@@ -19,14 +19,21 @@ __all__ = ["store_simulation", "commutativity_points", "linearity_points", "ntk_
 
 def store_simulation(engine, kind: str, params: dict, result: dict, points: list, device: str) -> int:
     """Store one study; returns the simulation id (the existing one when already stored)."""
-    spec = parse_arch(params["arch"])
+    written = params["arch"]
+    text = written
+    if kind == "commutativity" and isinstance(text, str) and text.strip().startswith("resnet") and "L=" not in text:
+        # the study's depths come from its grid; its architecture is the ODE limit (as montecarlo.commutativity reads it)
+        text = text.strip() + (",L=inf" if ":" in text else ":L=inf")
+    spec = parse_arch(text)
     full = {"kind": kind, **params, "arch": str(spec), "device": device}
     params_hash = hashlib.sha256(canonical_json(full).encode()).hexdigest()
     with session_scope(engine) as s:
         found = s.scalars(select(Simulation.id).where(Simulation.params_hash == params_hash)).one_or_none()
         if found is not None:
             return int(found)
-        prov = new_provenance(s, "monte-carlo", full, device=device)
+        # the provenance keeps the spec as the user wrote it (the hash above does not depend on it)
+        prov = new_provenance(s, "monte-carlo", {**full, "spec_as_written": written} if isinstance(written, str) and written != str(spec) else full,
+                              device=device)
         arch = get_or_create_architecture(s, spec, prov.id)
         row = dict(kind=kind, params_hash=params_hash, architecture_id=arch.id, activation=str(params.get("activation", "")),
                    ensemble=str(params.get("ensemble", "gaussian")), device=device, seed=int(params.get("seed", 0)),

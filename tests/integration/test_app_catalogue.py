@@ -158,23 +158,109 @@ def build_scratch_catalogue(url: str) -> str:
             _insert(conn, T["expansion"], {"shape": shape, "quantity": quantity, "order": order, "ensemble": "gaussian", "activation": "", "n_graphs": len(gs), "n_pairings": str(total), "status": "done", "provenance_id": prov})
         _fill_simulations(conn, T, prov)
     engine.dispose()
+    _real_gue(url)
     return first_label
 
 
+def _real_gue(url: str, order: int = 6) -> None:
+    """tr H^12 through the catalogue layer's own fill (0.5 s): 10395 pairings, genus 0..3, orbit rows
+    cut at the budget, exact aggregates of all pairings."""
+    try:
+        from graphexp_db.catalogue.engine import get_engine
+        from graphexp_db.catalogue.fill import fill_expansion
+    except ImportError:
+        return
+    engine = get_engine(url)
+    fill_expansion(engine, None, "gue", order)
+    engine.dispose()
+
+
+DAG_DIAMOND = '{"edges":[[0,1],[0,2],[1,3],[2,3]],"kind":"dag","sb":"0","sw":"1"}'
+# Two commutativity studies with known errors: |C - C_ODE| = a/N + a/L (a = 1 for tanh, 2 for relu).
+COMMUTATIVITY = {"tanh": (0.5, 1.0), "relu": (0.8, 2.0)}
+# Linearity studies with exact power laws in m: hessian = 2 m^-1/2, ntk drift = 3 m^-1.
+LINEARITY_WIDTHS = (16, 64, 256)
+
+
 def _fill_simulations(conn, T, prov: int) -> None:
-    """A small width/depth grid (seed 002) and a Hessian-norm sweep (seed 003), plus a few moments."""
+    """Two width/depth studies (seed 002), linearity studies on two DAGs (seed 003), stored limits,
+    moments and spectral densities, each with its own provenance row."""
+    import json as _json
+
+    def arch(spec: str, kind: str, shape: str, depth, sw: str = "1", sb="0") -> int:
+        return _insert(conn, T["architecture"], {"spec_hash": hashlib.sha256(spec.encode()).hexdigest()[:16], "kind": kind, "spec": spec,
+                                                 "spec_json": spec if spec.startswith("{") else _json.dumps({"kind": kind, "L": depth}),
+                                                 "shape": shape, "depth": depth,
+                                                 "sw": sw, "sb": sb, "provenance_id": prov})
+
+    def provenance(params: dict) -> int:
+        return _insert(conn, T["provenance"], {"method": "monte-carlo", "code_version": "test", "parameters": _json.dumps(params, sort_keys=True),
+                                               "device": "cpu", "host": "testhost"})
+
     if "simulation" in T and "simulation_point" in T:
-        sim = _insert(conn, T["simulation"], {"kind": "commutativity", "params_hash": "test-commutativity", "seed": 0, "result_json": "{}", "provenance_id": prov})
-        for N in (8, 16, 32):
-            for L in (2, 4, 8):
-                err = 1.0 / N + 1.0 / L
-                _insert(conn, T["simulation_point"], {"simulation_id": sim, "N": N, "L": L, "quantity": "kernel_error", "value": err, "stderr": 0.01})
-        sim = _insert(conn, T["simulation"], {"kind": "linearity", "params_hash": "test-linearity", "seed": 0, "result_json": "{}", "provenance_id": prov})
-        for m in (16, 64, 256):
-            _insert(conn, T["simulation_point"], {"simulation_id": sim, "N": m, "L": None, "quantity": "hessian_norm", "value": m**-0.5, "stderr": 0.001})
+        res = arch("resnet:L=inf,sw=1", "resnet", "resnet-Linf", None, sb=None)
+        for act, (limit, a) in COMMUTATIVITY.items():
+            params = {"kind": "commutativity", "arch": "resnet:L=inf,sw=1", "spec_as_written": "resnet:sw=1", "activation": act,
+                      "widths": [8, 16, 32], "depths": [2, 4, 8], "samples": 8, "seed": 0, "x": [1.0, 0.0], "y": [0.6, 0.8]}
+            sim = _insert(conn, T["simulation"], {"kind": "commutativity", "params_hash": f"test-commutativity-{act}", "seed": 0,
+                                                  "architecture_id": res, "activation": act, "ensemble": "gaussian", "device": "cpu",
+                                                  "result_json": _json.dumps({"limit": limit}), "provenance_id": provenance(params)})
+            for N in (8, 16, 32):
+                for L in (2, 4, 8):
+                    _insert(conn, T["simulation_point"], {"simulation_id": sim, "N": N, "L": L, "quantity": "resnet_covariance",
+                                                          "value": limit + a / N + a / L, "stderr": 0.001})
+        for spec, kind, shape, depth, m_of in (("mlp:L=2,sw=1,sb=0", "mlp", "mlp-L2", 2, lambda N: N),
+                                              (DAG_DIAMOND, "dag", "dag-diamond", 2, lambda N: N)):
+            aid = arch(spec, kind, shape, depth)
+            params = {"kind": "linearity", "arch": spec, "activation": "tanh", "widths": list(LINEARITY_WIDTHS), "samples": 4, "seed": 0}
+            sim = _insert(conn, T["simulation"], {"kind": "linearity", "params_hash": f"test-linearity-{shape}", "seed": 0,
+                                                  "architecture_id": aid, "activation": "tanh", "ensemble": "gaussian", "device": "cpu",
+                                                  "result_json": _json.dumps({"slope": -0.5}), "provenance_id": provenance(params)})
+            scale = 1.0 if kind == "mlp" else 2.0
+            for N in LINEARITY_WIDTHS:
+                m = m_of(N)
+                _insert(conn, T["simulation_point"], {"simulation_id": sim, "N": N, "L": None, "quantity": "hessian_norm",
+                                                      "value": scale * m**-0.5, "stderr": 0.001, "extra_json": _json.dumps({"m": m})})
+                _insert(conn, T["simulation_point"], {"simulation_id": sim, "N": N, "L": None, "quantity": "ntk_change",
+                                                      "value": 3.0 / m, "stderr": 0.001, "extra_json": _json.dumps({"m": m})})
+    sqrt2 = "14142135623730951/10000000000000000"
+    a2 = arch(f"mlp:L=2,sw={sqrt2},sb=0", "mlp", "mlp-L2", 2, sw=sqrt2) if "architecture" in T else 1
+    if "limit_value" in T:
+        _insert(conn, T["limit_value"], {"architecture_id": a2, "activation": "relu", "quantity": "nngp", "method": "recursion",
+                                         "inputs_json": '{"x": [1, 0], "y": ["1/2", "1/2"]}', "params_hash": "test-limit-1", "value": 0.75,
+                                         "value_exact": "3/4", "provenance_id": prov})
     if "jacobian_moment" in T:
         for k, v in ((1, 1), (2, 3), (3, 12)):
-            _insert(conn, T["jacobian_moment"], {"architecture_id": 1, "activation": "identity", "q_in": "1", "k": k, "value": float(v), "value_exact": str(v), "method": "test", "provenance_id": prov})
+            _insert(conn, T["jacobian_moment"], {"architecture_id": a2, "activation": "identity", "q_in": "1", "k": k, "value": float(v),
+                                                 "value_exact": str(v), "method": "test", "provenance_id": prov})
+    if "spectral_density" in T:
+        grid = [0.001 * (i + 1) for i in range(50)] + [0.1 * i for i in range(1, 40)]
+        dens = [1e13 if x < 0.002 else 1.0 / (1 + x) for x in grid]  # a spike at 0, as stored densities have
+        _insert(conn, T["spectral_density"], {"architecture_id": a2, "activation": "relu", "q_in": "1", "method": "stieltjes",
+                                              "grid_json": _json.dumps(grid), "density_json": _json.dumps(dens), "provenance_id": prov})
+
+
+def add_many_graphs(url: str, n: int = 5200) -> str:
+    """Add ``n`` small synthetic graphs of one shape (for pagination past row 5000); returns the last label."""
+    from sqlalchemy import MetaData, create_engine
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(url, poolclass=NullPool)
+    md = MetaData()
+    md.reflect(engine)
+    T = md.tables
+    with engine.begin() as conn:
+        prov = conn.execute(T["provenance"].select().limit(1)).first()[0]
+        rows = []
+        for i in range(1, n + 1):
+            label = f"resnet-L2.ntk.o2.{i}"
+            row = {"shape": "resnet-L2", "quantity": "ntk", "order": 2, "index": i, "label": label, "certificate": f"cert-{label}",
+                   "graph_json": '{"slots": [["N", 1], ["N", 2]], "edges": [["W2", 0, 1, 0, 0, 0]]}', "n_vertices": 2, "n_edges": 1,
+                   "coefficient": "1", "n_pairings": "0", "n_orbits": 0, "complete": True, "provenance_id": prov}
+            rows.append({k: v for k, v in row.items() if k in T["operator_graph"].c})
+        conn.execute(T["operator_graph"].insert(), rows)
+    engine.dispose()
+    return f"resnet-L2.ntk.o2.{n}"
 
 
 def catalogue_checksum(url: str) -> str:
@@ -367,3 +453,37 @@ def test_browse_functions_on_a_real_fill(tmp_path):
     assert sorted(zip(o2["n_exponent"], o2["count"])) == [(-2, 1), (0, 2)]
     assert run_readonly(url, "SELECT COUNT(*) FROM operator_graph").rows[0][0] >= 2
     eng.dispose()
+
+
+def test_search_uses_the_exact_aggregates(engine):
+    """Genus / N-exponent search and the per-graph summaries come from the aggregates of all pairings:
+    tr H^12 (10395 pairings, 902 orbits) matches genus 3 although only 64 orbit rows are stored."""
+    from graphexp_db.catalogue.browse import catalogue_options, graph_aggregates, search_graphs
+    from graphexp_db.finite import harer_zagier
+
+    df = search_graphs(engine, quantity="gue", order_min=6, order_max=6, genus_min=3, genus_max=3)
+    assert list(df["label"]) == ["gue.gue.o6.1"] and df.attrs["total"] == 1
+    hz = harer_zagier(6)
+    assert df["by_surface"].iloc[0] == ", ".join(f"S{g}: {hz[g]}" for g in sorted(hz))
+    assert (df["min_genus"].iloc[0], df["max_genus"].iloc[0], df["n_leading"].iloc[0]) == (0, 3, hz[0])
+    assert df["orbit_rows_complete"].iloc[0] is False and df["aggregates_complete"].iloc[0] is True
+    assert search_graphs(engine, quantity="gue", genus_min=4).attrs["total"] == 0
+    assert catalogue_options(engine)["genus"] == [0, 3]
+    small = search_graphs(engine, quantity="gue", order_min=2, order_max=2)
+    assert small["orbit_rows_complete"].iloc[0] is True
+    assert search_graphs(engine, quantity="gue", n_exponent_min=-6, n_exponent_max=-6)["label"].tolist() == ["gue.gue.o6.1"]
+    assert graph_aggregates(engine, [], None) == {}
+
+
+def test_search_pages_and_sorts(engine):
+    from graphexp_db.catalogue.browse import natural_key, search_graphs
+
+    allg = search_graphs(engine)
+    total = allg.attrs["total"]
+    assert len(allg) == total and list(allg["label"]) == sorted(allg["label"], key=natural_key)
+    pages = [search_graphs(engine, offset=o, limit=4) for o in range(0, total, 4)]
+    assert [lab for p in pages for lab in p["label"]] == list(allg["label"])
+    assert all(p.attrs["total"] == total for p in pages)
+    by_pairs = search_graphs(engine, sort="n_pairings", descending=True)
+    vals = [v for v in by_pairs["n_pairings"] if v is not None]
+    assert vals == sorted(vals, reverse=True) and vals[0] == 10395

@@ -78,3 +78,43 @@ def test_examples_run_on_a_small_fill(engine):
     assert [(int(j), int(c)) for j, c in results[2]] == [(0, 2), (1, 1)]  # (1/N) E tr (X X^T)^2 = 2 + 1/N
     assert results[3], "the stored pairings of gue.gue.o3.1"
     assert results[5] == []  # chi = V - E + F everywhere
+
+
+def _block(title_start: str) -> str:
+    """The ```sql block that follows the paragraph starting with ``title_start``."""
+    doc = SCHEMA_MD.read_text(encoding="utf-8")
+    i = doc.index(title_start)
+    m = re.search(r"```sql[^\n]*\n(.*?)```", doc[i:], re.S)
+    return m.group(1).strip()
+
+
+def test_euler_example_holds_for_non_gaussian_partitions(sqlite_url):
+    """Example 6 states the invariant that also holds for cumulant partitions (blocks of size 4):
+    chi = V + E + F - n.  The old statement chi = V - E + F returns rows on such fills."""
+    from graphexp_db.catalogue.fill import fill_expansion
+
+    engine = get_engine(sqlite_url)
+    upgrade(engine)
+    fill_expansion(engine, None, "trace", 3, ensemble="rademacher", p=1)
+    fill_expansion(engine, None, "trace", 2, ensemble="gaussian", p=1)
+    with engine.connect() as conn:
+        assert conn.execute(text(_block("Euler characteristic check"))).all() == []
+        old = conn.execute(text("SELECT COUNT(*) FROM embedding e WHERE e.kind = 'ribbon' AND e.chi <> e.\"V\" - e.\"E\" + e.\"F\"")).scalar()
+        assert old > 0  # the non-Gaussian partitions the old example got wrong
+        n_ribbon = conn.execute(text("SELECT COUNT(*) FROM embedding WHERE kind = 'ribbon'")).scalar()
+        assert n_ribbon > old
+
+
+def test_genus_example_reads_the_aggregates(sqlite_url):
+    """The genus-3 example lists tr H^12 (gue order 6) although its genus-3 orbits are beyond the
+    stored orbit budget of a small fill."""
+    from graphexp_db.catalogue.fill import fill_expansion
+
+    engine = get_engine(sqlite_url)
+    upgrade(engine)
+    fill_expansion(engine, None, "gue", 6, budget=4)
+    with engine.connect() as conn:
+        rows = conn.execute(text(_block("Graphs with a pairing of genus 3"))).all()
+        stored_g3 = conn.execute(text("SELECT COUNT(*) FROM embedding WHERE genus = 3")).scalar()
+    assert [(r[0], int(r[3])) for r in rows] == [("gue.gue.o6.1", 1485)]  # Harer-Zagier: genus-3 pairings of tr H^12
+    assert stored_g3 == 0  # the orbit rows alone would miss it

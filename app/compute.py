@@ -1,0 +1,36 @@
+"""What the pages compute from typed inputs, bundled so that one bounded child process
+(:func:`bounded.run_bounded`) answers one button.  Each function parses its text inputs itself, so
+parsing runs under the same time and memory budget as the numbers."""
+
+from __future__ import annotations
+
+
+def kernels(arch: str, act: str, x: list, y: list) -> list[dict]:
+    """NNGP and NTK limits; for polynomial activations also the exact leading-order graph sums."""
+    from graphexp_db import finite, limits
+    from graphexp_db.spec import parse_activation, parse_arch
+
+    spec, phi = parse_arch(arch), parse_activation(act)
+    rows = [{"kernel": "NNGP", "value": str(limits.nngp_limit(spec, phi, x, y))},
+            {"kernel": "NTK", "value": str(limits.ntk_limit(spec, phi, x, y))}]
+    if str(act).strip().startswith("poly:"):
+        rows.append({"kernel": "NNGP (graph sum)", "value": str(finite.leading_covariance(spec, phi, x, y))})
+        rows.append({"kernel": "NTK (graph sum)", "value": str(finite.leading_ntk(spec, phi, x, y))})
+    return rows
+
+
+def covariance_series(arch: str, act: str, x: list, y: list) -> dict:
+    """Exact finite-width series E[f(x) f(y)] = sum_j a_j N^-j (polynomial activations)."""
+    from graphexp_db import finite
+    from graphexp_db.spec import parse_arch
+
+    return finite.covariance_series(parse_arch(arch), act, x, y)
+
+
+def resnet_depths(sw: str, act: str, depths: list, x: list, y: list) -> list[dict]:
+    """C_L(x, y) at infinite width for each depth, then the ODE limit (``L = inf``)."""
+    from graphexp_db import limits
+
+    rows = [{"L": str(L), "C_L(x,y)": float(limits.resnet_covariance(f"resnet:L={L},sw={sw}", act, x, y))} for L in depths]
+    rows.append({"L": "inf", "C_L(x,y)": float(limits.resnet_covariance(f"resnet:L=inf,sw={sw}", act, x, y))})
+    return rows
