@@ -157,3 +157,21 @@ def loglog_with_slope(x, y, xlabel: str, ylabel: str, title: str = "", yerr=None
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig, slope, se
+
+
+def series_vs_mc(Ns, curve, limit: float, mc: list[dict], title: str = ""):
+    """The series sum_j a_j N^-j against N (log axis), its N -> inf limit, and Monte Carlo means with
+    one-standard-error bars."""
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    ax.plot(Ns, curve, "-", color="#4C72B0", label="series in 1/N")
+    ax.axhline(limit, ls="--", color="#888888", label="N -> inf limit")
+    if mc:
+        ax.errorbar([m["N"] for m in mc], [m["mean"] for m in mc], yerr=[m["stderr"] for m in mc], fmt="o", ms=5, capsize=3,
+                    color="#C44E52", label="Monte Carlo (simulate kernel)")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("width N")
+    ax.set_ylabel("E[f(x) f(y)]")
+    ax.set_title(title, fontsize=10)
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig

@@ -330,6 +330,31 @@ def test_limits_page(app):
     assert "Stored results" in [s.value for s in at.subheader]
 
 
+def test_limits_finite_series_against_monte_carlo(app):
+    """The chart's data: the series sum_j a_j N^-j of the layer recursion (relu, N^0..N^-1) and Monte Carlo
+    means at N = 4..32 with standard errors, which agree within 4 sigma while the limit alone does not."""
+    from graphexp_db.finite import covariance_series
+    from graphexp_db.spec import parse_arch
+
+    at = app("limits")
+    at.button(key="compute_series").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    ch = _charts(at)["finite_series"]
+    assert ch["x"] == "N" and ch["y"] == "E[f(x) f(y)]"
+    s = covariance_series(parse_arch("mlp:L=2,sw=1.5,sb=0.1"), "relu", [1, 0.5, -0.3], [0.2, -1, 0.7], max_order=1)
+    assert set(s) == {0, 1} and ch["limit"] == pytest.approx(s[0], rel=1e-12)
+    data = ch["data"]
+    ser = data[data["kind"] == "series"]
+    assert ser["N"].min() == pytest.approx(4) and ser["N"].max() == pytest.approx(1024)
+    for N, v in zip(ser["N"], ser["value"]):
+        assert v == pytest.approx(s[0] + s[1] / N, rel=1e-12)
+    mc = data[data["kind"] == "monte carlo"]
+    assert list(mc["N"]) == [4, 8, 16, 32]
+    z = [(m - (s[0] + s[1] / N)) / e for N, m, e in zip(mc["N"], mc["value"], mc["stderr"])]
+    assert all(abs(v) < 4 for v in z), z
+    assert abs(float(mc["value"].iloc[0]) - s[0]) > 4 * float(mc["stderr"].iloc[0])   # the 1/N term is visible
+
+
 def test_limits_inputs_come_from_the_url(app):
     at = app("limits", arch="mlp:L=3,sw=1", activation="erf", jarch="mlp:L=1,sw=1", k_max="3")
     assert at.text_input(key="arch").value == "mlp:L=3,sw=1" and at.text_input(key="activation").value == "erf"
