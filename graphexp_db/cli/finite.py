@@ -89,8 +89,9 @@ def _split(text: str) -> list[str]:
 @app.command("trace")
 def trace(
     ensemble: Annotated[str, typer.Option("--ensemble", help="real (gaussian), complex, rademacher, uniform, sparse:p.")] = "real",
-    p: Annotated[int, typer.Option("--p", help="Number of factors W_p...W_1.", min=1)] = 1,
-    k: Annotated[int, typer.Option("--k", help="Power k of the trace word.", min=1)] = 2,
+    p: Annotated[int, typer.Option("--p", help="Number of factors W_p...W_1 (1..16).", min=1, max=16)] = 1,
+    k: Annotated[int, typer.Option("--k", help="Power k of the trace word (1..64; the pairing count is checked first).",
+                                   min=1, max=64)] = 2,
     json_out: JsonOut = False,
     force: Force = False,
 ) -> None:
