@@ -34,14 +34,14 @@ from sqlalchemy.orm import Session
 
 from ..canonical import canonical_graphs
 from ..embed import aggregate, embed_batch, embed_one, format_term
-from ..expand import QUANTITY_ABBREV, iter_operator_graphs, shape_of
+from ..expand import EDGE_LIMIT, QUANTITY_ABBREV, check_size, iter_operator_graphs, shape_of
 from ..finite import DEFAULT_LIMIT, TooLarge, graph_terms
 from ..pair import PairingSpace, automorphisms, count_pairings, count_partitions, iter_partitions, orbits
 from ..spec import Activation, MLPSpec, SpecError, canonical_json, parse_activation, parse_arch, parse_ensemble
 from . import models as m
 from .store import get_or_create_architecture, insert_ignore, new_provenance
 
-__all__ = ["FillSummary", "fill_expansion", "plan_expansion", "DEFAULT_BUDGET", "ORBIT_LIMIT"]
+__all__ = ["FillSummary", "fill_expansion", "plan_expansion", "DEFAULT_BUDGET", "ORBIT_LIMIT", "GRAPH_LIMIT", "EDGE_LIMIT"]
 
 DEFAULT_BUDGET = 64
 ORBIT_LIMIT = 150_000
@@ -76,26 +76,25 @@ class FillSummary:
 GRAPH_LIMIT = 200_000
 
 
-def plan_expansion(arch, quantity: str, order: int, *, ensemble="gaussian", p: int | None = None, force: bool = False):
+def plan_expansion(arch, quantity: str, order: int, *, ensemble="gaussian", p: int | None = None, force: bool = False,
+                   limit: int = DEFAULT_LIMIT):
     """Graphs (canonical classes, label order) and their pairing counts, without writing anything.
 
-    Raises :class:`TooLarge` before enumerating when the number of (ordered) graphs alone is over
-    ``GRAPH_LIMIT`` and ``force`` is false.
+    Before any graph is built, :func:`graphexp_db.expand.estimate_expansion` sizes the expansion
+    from counting alone (closed forms and O(order) arithmetic, well under a second at any order):
+    unless ``force``, :func:`graphexp_db.expand.check_size` raises :class:`TooLarge`, with the
+    estimate and ``--force`` in its one-line message, when the graphs are over ``GRAPH_LIMIT``, the
+    pairings over ``limit`` or a trace word over ``EDGE_LIMIT`` letters.
     """
-    from ..expand import count_operator_graphs
-
     ens = parse_ensemble(ensemble)
-    if quantity in ("covariance", "ntk", "fourpoint") and arch is not None:
-        n = count_operator_graphs(arch, quantity, order)
-        if n > GRAPH_LIMIT and not force:
-            raise TooLarge(f"{quantity} order {order} of {arch} has {n:,} operator graphs (before their pairings), "
-                           f"over the limit {GRAPH_LIMIT:,} (use --force)")
     if quantity not in ("trace", "gue") and not ens.is_gaussian:
         raise SpecError(f"{quantity} expansions use Gaussian weights; non-Gaussian ensembles are for trace words")
     if ens.is_complex and quantity != "trace":
         raise SpecError("complex weights are catalogued for Ginibre trace words (quantity trace)")
     if quantity == "gue" and ens.name != "gaussian":
         raise SpecError("gue has its own (Hermitian Gaussian) ensemble; leave --ensemble at gaussian")
+    if not force:
+        check_size(arch, quantity, order, p=p, ensemble=ens, limit=limit, graph_limit=GRAPH_LIMIT)
     graphs = canonical_graphs(iter_operator_graphs(arch, quantity, order, p=p))
     if ens.is_gaussian:
         sizes = [count_pairings(g, ens) for _, g in graphs]
@@ -156,7 +155,7 @@ def fill_expansion(
     act = parse_activation(activation) if activation else None
     if quantity == "trace" and not p:
         raise SpecError("trace expansions need --p (number of Ginibre factors)")
-    graphs, sizes = plan if plan is not None else plan_expansion(arch, quantity, order, ensemble=ens, p=p, force=force)
+    graphs, sizes = plan if plan is not None else plan_expansion(arch, quantity, order, ensemble=ens, p=p, force=force, limit=limit)
     total = sum(sizes)
     if total > limit and not force:
         raise TooLarge(f"{quantity} order {order} needs {total:,} pairings ({len(graphs):,} graphs), over the limit {limit:,} (use --force)")

@@ -33,20 +33,29 @@ def expand(
     Without --activation the contributions stay symbolic in the activation coefficients c_k;
     with it they are also evaluated (input moments S<a>_<b> stay symbolic).
     """
-    from ..backend import DeviceError, get_xp
-    from ..catalogue.engine import get_engine
-    from ..catalogue.fill import fill_expansion, plan_expansion
-    from ..catalogue.migrate import SchemaOutdated, ensure_schema
-    from ..finite import DEFAULT_LIMIT, TooLarge
-    from ..spec import SpecError, parse_activation, parse_arch
+    from ..errors import DeviceError, SchemaOutdated, SpecError, TooLarge
+    from ..expand import check_size
+    from ..spec import parse_activation, parse_arch, parse_ensemble
 
     try:
-        get_xp(device)
         spec = parse_arch(arch) if arch else None
         if spec is None and quantity not in ("trace", "gue"):
             raise SpecError(f"--arch is needed for quantity {quantity}")
         if quantity == "trace" and p is None:
             p = 1
+        if not force:  # closed-form size estimate first: refuse in well under a second, nothing built
+            check_size(spec, quantity, order, p=p, ensemble=parse_ensemble(ensemble))
+    except SpecError as exc:
+        fail(str(exc))
+
+    from ..backend import get_xp
+    from ..catalogue.engine import get_engine
+    from ..catalogue.fill import fill_expansion, plan_expansion
+    from ..catalogue.migrate import ensure_schema
+    from ..finite import DEFAULT_LIMIT
+
+    try:
+        get_xp(device)
         if activation:
             parse_activation(activation)
         # validate and size the expansion before anything touches the database
