@@ -568,8 +568,8 @@ def estimate_expansion(arch, quantity: str, order: int, *, p: int | None = None,
     >>> estimate_expansion(None, "trace", 3, p=2, ensemble="complex").n_pairings == 6 ** 2
     True
     >>> e = estimate_expansion(parse_arch("mlp:L=1"), "covariance", 1)
-    >>> e.n_graphs, e.n_pairings
-    (12, 8)
+    >>> e.n_graphs, e.n_pairings, e.describe()  # the 10 canonical classes have 2 pairings
+    (12, 2, '12 operator graphs and at least 1 pairings')
     >>> estimate_expansion(parse_arch("mlp:L=2"), "covariance", 2**31).n_graphs
     inf
     """
