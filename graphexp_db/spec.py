@@ -29,6 +29,8 @@ import hashlib
 import json
 import math
 import os
+import re
+import stat
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -45,7 +47,11 @@ __all__ = [
     "parse_activation",
     "parse_ensemble",
     "parse_number",
+    "parse_vector",
+    "check_inputs",
+    "check_quantity",
     "canonical_json",
+    "LIMITS",
 ]
 
 ACTIVATIONS = ("relu", "tanh", "erf", "sin", "gelu", "identity", "poly")
@@ -54,15 +60,50 @@ ENSEMBLES = ("gaussian", "complex", "rademacher", "uniform", "sparse")
 
 from .errors import SpecError  # noqa: E402  (re-exported: ``from graphexp_db.spec import SpecError``)
 
+# Caps checked *before* any exact number, graph or file content is built, so that no input can
+# make parsing hang or exhaust memory (``1e999999999`` would otherwise build a 10^9-digit integer).
+MAX_NUMBER_CHARS = 200
+MAX_DIGITS = 60          # digits of a mantissa, numerator or denominator
+MAX_EXPONENT = 100       # |decimal exponent|
+MAX_DEPTH = 10_000       # L of mlp / resnet
+MAX_DAG_NODES = 512
+MAX_DAG_EDGES = 8192
+MAX_POLY_TERMS = 65      # poly: coefficients c_0..c_64
+MAX_SPEC_CHARS = 1_000_000
+MAX_JSON_DEPTH = 16
+MAX_VECTOR_LEN = 10_000
+MAX_ORDER = 64           # --order / --k / --n: (2n-1)!! pairings are out of reach long before
+MAX_P = 16               # Ginibre factors of a trace word
+
+#: The parsing caps, by name (the UI and the CLI help state them).
+LIMITS = {
+    "number_chars": MAX_NUMBER_CHARS, "digits": MAX_DIGITS, "exponent": MAX_EXPONENT, "depth": MAX_DEPTH,
+    "dag_nodes": MAX_DAG_NODES, "dag_edges": MAX_DAG_EDGES, "poly_terms": MAX_POLY_TERMS,
+    "spec_chars": MAX_SPEC_CHARS, "json_depth": MAX_JSON_DEPTH, "vector_len": MAX_VECTOR_LEN,
+    "order": MAX_ORDER, "p": MAX_P,
+}
+
+_NUMBER_RE = re.compile(
+    r"(?P<sign>[+-]?)(?:(?P<num>\d+)/(?P<den>\d+)|(?P<int>\d*)(?:\.(?P<frac>\d*))?(?:[eE](?P<exp>[+-]?\d+))?)"
+)
+
 
 # --------------------------------------------------------------------------- numbers
 def parse_number(text: str | int | float | Fraction, what: str = "number") -> Fraction:
-    """Parse a decimal or fraction exactly (``"1.5"``, ``"1/3"``, ``2``).
+    """Parse a decimal or fraction exactly (``"1.5"``, ``"1/3"``, ``"2e-3"``, ``2``).
+
+    The text is checked against a plain decimal / fraction grammar, with at most
+    :data:`MAX_DIGITS` digits per part and a decimal exponent of at most :data:`MAX_EXPONENT`,
+    before any :class:`~fractions.Fraction` is built: ``1e999999999`` is refused at once.
 
     >>> parse_number("0.1"), parse_number("-1/3"), parse_number(2)
     (Fraction(1, 10), Fraction(-1, 3), Fraction(2, 1))
+    >>> parse_number("1e999999999")
+    Traceback (most recent call last):
+    ...
+    graphexp_db.errors.SpecError: number: exponent 999999999 is out of range (at most 100 in absolute value)
     """
-    if isinstance(text, Fraction):
+    if isinstance(text, Fraction):  # already exact (built by code, not parsed from text)
         return text
     if isinstance(text, bool):
         raise SpecError(f"malformed {what}: {text!r}")
@@ -72,13 +113,120 @@ def parse_number(text: str | int | float | Fraction, what: str = "number") -> Fr
         if not math.isfinite(text):
             raise SpecError(f"malformed {what}: {text!r} is not finite")
         # repr gives the shortest decimal that round-trips: 0.1 -> 1/10, not the binary value
-        return Fraction(repr(text))
-    s = str(text).strip()
+        return parse_number(repr(text), what)
+    if not isinstance(text, str):
+        raise SpecError(f"malformed {what}: expected a number, got {type(text).__name__}")
+    s = text.strip()
+    if len(s) > MAX_NUMBER_CHARS:
+        raise SpecError(f"malformed {what}: longer than {MAX_NUMBER_CHARS} characters")
+    m = _NUMBER_RE.fullmatch(s)
+    if m is None or (m.group("num") is None and not (m.group("int") or m.group("frac"))):
+        raise SpecError(f"malformed {what}: {s[:40]!r}")
+    for part in ("num", "den", "int", "frac"):
+        digits = (m.group(part) or "").lstrip("0")
+        if len(digits) > MAX_DIGITS:
+            raise SpecError(f"{what}: more than {MAX_DIGITS} digits in {s[:40]!r}")
+    if m.group("exp") is not None:
+        e = m.group("exp").lstrip("+-").lstrip("0")
+        if len(e) > 6 or int(e or 0) > MAX_EXPONENT:
+            raise SpecError(f"{what}: exponent {m.group('exp').lstrip('+')} is out of range (at most {MAX_EXPONENT} in absolute value)")
+    if m.group("den") is not None and int(m.group("den")) == 0:
+        raise SpecError(f"malformed {what}: {s!r} divides by zero")
     try:
-        value = Fraction(s)
+        return Fraction(s)
     except (ValueError, ZeroDivisionError):
-        raise SpecError(f"malformed {what}: {s!r}") from None
-    return value
+        raise SpecError(f"malformed {what}: {s[:40]!r}") from None
+
+
+def parse_vector(text: str | list | tuple, what: str = "vector") -> tuple[Fraction, ...]:
+    """Parse ``"1,0.5,-1/3"`` (or a sequence of numbers) into exact entries, bounded in length.
+
+    >>> parse_vector("1, 0.5, -1/3")
+    (Fraction(1, 1), Fraction(1, 2), Fraction(-1, 3))
+    >>> parse_vector("")
+    Traceback (most recent call last):
+    ...
+    graphexp_db.errors.SpecError: vector is empty
+    """
+    if isinstance(text, str):
+        if len(text) > MAX_VECTOR_LEN * (MAX_NUMBER_CHARS + 1):
+            raise SpecError(f"{what} is too long")
+        items = [t for t in text.split(",")]
+        if len(items) == 1 and not items[0].strip():
+            items = []
+    elif isinstance(text, (list, tuple)):
+        items = list(text)
+    else:
+        raise SpecError(f"malformed {what}: expected comma-separated numbers")
+    if not items:
+        raise SpecError(f"{what} is empty")
+    if len(items) > MAX_VECTOR_LEN:
+        raise SpecError(f"{what} has {len(items)} entries (at most {MAX_VECTOR_LEN})")
+    return tuple(parse_number(t, f"{what} entry") for t in items)
+
+
+def check_inputs(x, y=None, *, dim: int | None = None) -> None:
+    """Refuse inputs whose lengths disagree with each other or with the input dimension ``dim``.
+
+    >>> check_inputs([1, 0], [0.6, 0.8], dim=2)
+    >>> check_inputs([1, 0], [1, 0, 0])
+    Traceback (most recent call last):
+    ...
+    graphexp_db.errors.SpecError: x and y have different dimensions (2 and 3)
+    """
+    nx_ = len(x)
+    if nx_ == 0:
+        raise SpecError("x is empty")
+    if nx_ > MAX_VECTOR_LEN:
+        raise SpecError(f"x has {nx_} entries (at most {MAX_VECTOR_LEN})")
+    if y is not None and len(y) != nx_:
+        raise SpecError(f"x and y have different dimensions ({nx_} and {len(y)})")
+    if dim is not None and nx_ != dim:
+        raise SpecError(f"x has {nx_} entries but the input dimension is {dim}")
+
+
+def check_quantity(quantity: str, arch=None, order: int | None = None, *, p: int | None = None, ensemble=None) -> None:
+    """Refuse a quantity / architecture / order / p / ensemble combination that means nothing.
+
+    Cheap checks only (no enumeration, no size estimate): ``trace`` and ``gue`` take no
+    architecture, tree quantities need one, ``jacobian`` needs an MLP, ``p`` belongs to ``trace``
+    only and is 1..:data:`MAX_P`, orders are 0..:data:`MAX_ORDER`.
+
+    >>> check_quantity("trace", None, 3, p=2)
+    >>> check_quantity("gue", parse_arch("mlp:L=1"), 2)
+    Traceback (most recent call last):
+    ...
+    graphexp_db.errors.SpecError: quantity gue takes no architecture (drop --arch)
+    >>> check_quantity("trace", None, 3, p=0)
+    Traceback (most recent call last):
+    ...
+    graphexp_db.errors.SpecError: --p must be an integer from 1 to 16 (number of Ginibre factors), got 0
+    """
+    tree = ("covariance", "ntk", "fourpoint")
+    known = tree + ("jacobian", "trace", "gue")
+    if quantity not in known:
+        raise SpecError(f"unknown quantity {str(quantity)[:40]!r} (expected one of {', '.join(known)})")
+    if quantity in ("trace", "gue") and arch is not None:
+        raise SpecError(f"quantity {quantity} takes no architecture (drop --arch)")
+    if quantity not in ("trace", "gue") and arch is None:
+        raise SpecError(f"--arch is needed for quantity {quantity}")
+    if quantity == "jacobian" and arch is not None and getattr(arch, "kind", None) != "mlp":
+        raise SpecError("jacobian trace words need an mlp architecture (square net)")
+    if quantity in tree + ("jacobian",) and getattr(arch, "kind", None) == "resnet" and getattr(arch, "L", 0) is None:
+        raise SpecError("resnet:L=inf is the ODE limit; operator graphs need a finite depth L")
+    if p is not None:
+        if quantity != "trace":
+            raise SpecError(f"--p (number of Ginibre factors) belongs to quantity trace, not {quantity}")
+        if isinstance(p, bool) or not isinstance(p, int) or not 1 <= p <= MAX_P:
+            raise SpecError(f"--p must be an integer from 1 to {MAX_P} (number of Ginibre factors), got {p}")
+    if order is not None:
+        lo = 0 if quantity in tree else 1
+        if isinstance(order, bool) or not isinstance(order, int) or not lo <= order <= MAX_ORDER:
+            raise SpecError(f"order must be an integer from {lo} to {MAX_ORDER} for {quantity}, got {order}")
+    if ensemble is not None:
+        ens = parse_ensemble(ensemble)
+        if quantity == "gue" and ens.name != "gaussian":
+            raise SpecError("gue has its own (Hermitian Gaussian) ensemble; leave --ensemble at gaussian")
 
 
 def _fraction_text(q: Fraction) -> str:
@@ -220,24 +368,21 @@ def parse_arch(text: str) -> ArchSpec:
     """
     if isinstance(text, (MLPSpec, ResNetSpec, DagSpec)):
         return text
-    s = str(text).strip()
+    if isinstance(text, dict):
+        return _arch_from_dict(text)
+    if not isinstance(text, str):
+        raise SpecError(f"architecture spec must be text, got {type(text).__name__}")
+    if len(text) > MAX_SPEC_CHARS:
+        raise SpecError(f"architecture spec longer than {MAX_SPEC_CHARS} characters")
+    s = text.strip()
     if not s:
         raise SpecError("empty architecture spec")
+    if "\x00" in s:
+        raise SpecError("architecture spec contains a NUL byte")
     if s.startswith("{"):
-        try:
-            data = json.loads(s)
-        except json.JSONDecodeError as exc:
-            raise SpecError(f"malformed JSON architecture: {exc.msg} at char {exc.pos}") from None
-        return _arch_from_dict(data)
+        return _arch_from_dict(_load_json(s, "JSON architecture"))
     if s.endswith(".json") or (os.sep in s and ":" not in s):
-        try:
-            with open(s, encoding="utf-8") as fh:
-                data = json.load(fh)
-        except OSError as exc:
-            raise SpecError(f"cannot read architecture file {s!r}: {exc.strerror}") from None
-        except json.JSONDecodeError as exc:
-            raise SpecError(f"malformed JSON in {s!r}: {exc.msg} at line {exc.lineno}") from None
-        return _arch_from_dict(data)
+        return _arch_from_dict(_load_json(_read_spec_file(s), f"JSON in {s[:200]!r}"))
     kind, _, rest = s.partition(":")
     params = _parse_params(rest, kind)
     if kind in ("dag",):
@@ -245,11 +390,83 @@ def parse_arch(text: str) -> ArchSpec:
     return _arch_from_dict({"kind": kind, **params})
 
 
+def _read_spec_file(path: str) -> str:
+    """Text of a spec file: a regular file of at most MAX_SPEC_CHARS bytes (not /dev/zero, a FIFO ...)."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError) as exc:
+        raise SpecError(f"cannot read architecture file {path[:200]!r}: {getattr(exc, 'strerror', None) or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise SpecError(f"architecture file {path[:200]!r} is not a regular file")
+    if st.st_size > MAX_SPEC_CHARS:
+        raise SpecError(f"architecture file {path[:200]!r} is larger than {MAX_SPEC_CHARS} bytes")
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_SPEC_CHARS + 1)
+    except OSError as exc:
+        raise SpecError(f"cannot read architecture file {path[:200]!r}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_SPEC_CHARS:
+        raise SpecError(f"architecture file {path[:200]!r} is larger than {MAX_SPEC_CHARS} bytes")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SpecError(f"architecture file {path[:200]!r} is not UTF-8 text") from None
+
+
+def _json_depth(text: str) -> int:
+    """Deepest nesting of [ and { outside strings (computed without recursion)."""
+    depth = best = 0
+    in_str = esc = False
+    for ch in text:
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            best = max(best, depth)
+        elif ch in "]}":
+            depth -= 1
+    return best
+
+
+def _load_json(text: str, what: str) -> object:
+    if len(text) > MAX_SPEC_CHARS:
+        raise SpecError(f"{what} longer than {MAX_SPEC_CHARS} characters")
+    if _json_depth(text) > MAX_JSON_DEPTH:
+        raise SpecError(f"{what} is nested deeper than {MAX_JSON_DEPTH} levels")
+
+    def bad_constant(name: str):
+        raise SpecError(f"malformed {what}: {name} is not a number")
+
+    def bounded_int(t: str) -> int:
+        if len(t.lstrip("-")) > MAX_DIGITS:
+            raise SpecError(f"malformed {what}: integer with more than {MAX_DIGITS} digits")
+        return int(t)
+
+    try:
+        return json.loads(text, parse_int=bounded_int, parse_float=lambda t: parse_number(t, "number in " + what), parse_constant=bad_constant)
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"malformed {what}: {exc.msg} at char {exc.pos}") from None
+    except (ValueError, RecursionError) as exc:
+        if isinstance(exc, SpecError):
+            raise
+        raise SpecError(f"malformed {what}: {str(exc)[:100]}") from None
+
+
 def _parse_params(rest: str, kind: str) -> dict[str, str]:
     params: dict[str, str] = {}
     if not rest.strip():
         return params
-    for item in rest.split(","):
+    items = rest.split(",")
+    if len(items) > 16:
+        raise SpecError(f"too many parameters in {kind[:20]} spec ({len(items)})")
+    for item in items:
         key, eq, value = item.partition("=")
         key = key.strip()
         if not eq or not key or not value.strip():
@@ -269,6 +486,8 @@ def _depth(value: object, allow_inf: bool = False) -> int | None:
         raise SpecError(f"depth L must be a positive integer, got {value!r}") from None
     if q.denominator != 1 or q <= 0:
         raise SpecError(f"depth L must be a positive integer, got {value}")
+    if q > MAX_DEPTH:
+        raise SpecError(f"depth L must be at most {MAX_DEPTH}, got {value}")
     return int(q)
 
 
@@ -282,11 +501,13 @@ def _scale(value: object, name: str) -> Fraction:
 def _arch_from_dict(data: object) -> ArchSpec:
     if not isinstance(data, dict):
         raise SpecError("architecture JSON must be an object with a 'kind'")
-    kind = str(data.get("kind", "")).strip().lower()
+    if not isinstance(data.get("kind", ""), str):
+        raise SpecError("architecture 'kind' must be a string: mlp, resnet or dag")
+    kind = str(data.get("kind", "")).strip().lower()[:40]
     allowed = {"mlp": {"kind", "L", "sw", "sb"}, "resnet": {"kind", "L", "sw"}, "dag": {"kind", "edges", "sw", "sb"}}
     if kind not in allowed:
         raise SpecError(f"unknown architecture kind {kind!r} (expected mlp, resnet or dag)")
-    unknown = sorted(set(data) - allowed[kind])
+    unknown = sorted(str(k)[:40] for k in set(data) - allowed[kind])
     if unknown:
         raise SpecError(f"unknown parameter(s) {', '.join(unknown)} for {kind} (allowed: {', '.join(sorted(allowed[kind] - {'kind'}))})")
     sw = _scale(data.get("sw", 1), "sw")
@@ -306,13 +527,17 @@ def _validate_dag(edges: object) -> tuple[tuple[int, int], ...]:
 
     if not isinstance(edges, list) or not edges:
         raise SpecError("DAG needs a non-empty list 'edges' of [from, to] pairs")
+    if len(edges) > MAX_DAG_EDGES:
+        raise SpecError(f"DAG has {len(edges)} edges (at most {MAX_DAG_EDGES})")
     out: set[tuple[int, int]] = set()
     for e in edges:
         if not (isinstance(e, (list, tuple)) and len(e) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in e)):
-            raise SpecError(f"malformed DAG edge {e!r} (expected [from, to] with integer nodes)")
+            raise SpecError(f"malformed DAG edge {str(e)[:60]} (expected [from, to] with integer nodes)")
         u, v = e
         if u < 0 or v < 0:
             raise SpecError(f"DAG node ids must be >= 0, got edge {e!r}")
+        if u >= MAX_DAG_NODES or v >= MAX_DAG_NODES:
+            raise SpecError(f"DAG node ids must be below {MAX_DAG_NODES}, got edge {str(e)[:60]}")
         if u == v:
             raise SpecError(f"DAG has a self-loop at node {u}")
         out.add((u, v))
@@ -327,7 +552,7 @@ def _validate_dag(edges: object) -> tuple[tuple[int, int], ...]:
         pass
     missing = sorted(set(range(max(nodes) + 1)) - nodes)
     if missing:
-        raise SpecError(f"DAG node ids must be 0..n-1; missing {missing}")
+        raise SpecError(f"DAG node ids must be 0..n-1; missing {missing[:20]}{' ...' if len(missing) > 20 else ''}")
     if g.in_degree(0) != 0:
         raise SpecError("node 0 is the input and cannot have incoming edges")
     unreachable = sorted(nodes - nx.descendants(g, 0) - {0})
@@ -407,18 +632,25 @@ def parse_activation(text: str) -> Activation:
     """
     if isinstance(text, Activation):
         return text
-    s = str(text).strip()
+    if not isinstance(text, str):
+        raise SpecError(f"activation must be text, got {type(text).__name__}")
+    if len(text) > MAX_POLY_TERMS * (MAX_NUMBER_CHARS + 1):
+        raise SpecError("activation spec is too long")
+    s = text.strip()
     name, colon, rest = s.partition(":")
     name = name.strip().lower()
     if name not in ACTIVATIONS:
-        raise SpecError(f"unknown activation {s!r} (expected one of relu, tanh, erf, sin, gelu, identity, poly:c0,c1,...)")
+        raise SpecError(f"unknown activation {s[:40]!r} (expected one of relu, tanh, erf, sin, gelu, identity, poly:c0,c1,...)")
     if name != "poly":
         if colon:
             raise SpecError(f"activation {name} takes no parameters, got {s!r}")
         return Activation(name)
     if not rest.strip():
         raise SpecError("poly activation needs coefficients, e.g. poly:0,1,0.5")
-    coeffs = [parse_number(c, "polynomial coefficient") for c in rest.split(",")]
+    parts = rest.split(",")
+    if len(parts) > MAX_POLY_TERMS:
+        raise SpecError(f"poly activation has {len(parts)} coefficients (at most {MAX_POLY_TERMS})")
+    coeffs = [parse_number(c, "polynomial coefficient") for c in parts]
     while len(coeffs) > 1 and coeffs[-1] == 0:
         coeffs.pop()
     return Activation("poly", tuple(coeffs))
@@ -490,13 +722,17 @@ def parse_ensemble(text: str) -> Ensemble:
     """
     if isinstance(text, Ensemble):
         return text
-    s = str(text).strip()
+    if not isinstance(text, str):
+        raise SpecError(f"ensemble must be text, got {type(text).__name__}")
+    if len(text) > MAX_NUMBER_CHARS + 20:
+        raise SpecError("ensemble spec is too long")
+    s = text.strip()
     name, colon, rest = s.partition(":")
     name = name.strip().lower()
     if name in ("real",):
         name = "gaussian"
     if name not in ENSEMBLES:
-        raise SpecError(f"unknown ensemble {s!r} (expected gaussian, complex, rademacher, uniform or sparse:p)")
+        raise SpecError(f"unknown ensemble {s[:40]!r} (expected gaussian, complex, rademacher, uniform or sparse:p)")
     if name != "sparse":
         if colon:
             raise SpecError(f"ensemble {name} takes no parameter, got {s!r}")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from ._common import GraphexpGroup
+
 app = typer.Typer(
+    cls=GraphexpGroup,  # the single handler: every user-facing failure is one line and exit 2
     name="graphexp",
     help="graphexp-db: graph expansions of deep neural networks (operator graphs, Wick pairings, genus, limits).",
     no_args_is_help=True,

@@ -53,6 +53,23 @@ def current_cmd(db: DbUrl = None, json_out: JsonOut = False) -> None:
         raise typer.Exit(1)
 
 
+@app.command("reader")
+def reader_cmd(
+    db: DbUrl = None,
+    password: str | None = typer.Option(None, "--password", envvar="GRAPHEXP_READ_PASSWORD", help="Make the role a login role with this password (its URL goes in GRAPHEXP_READ_DB)."),
+    json_out: JsonOut = False,
+) -> None:
+    """PostgreSQL: create or repair the read-only role `graphexp_reader` (SELECT on the catalogue only) used by `query` and the UI console."""
+    from ..catalogue.readonly import ensure_reader_role, resolve_url
+
+    info = ensure_reader_role(resolve_url(db), password=password)
+    if json_out:
+        emit_json(info)
+    else:
+        typer.echo(f"read-only role {info['role']}: SELECT on schema {info['schema']} of database {info['database']}"
+                   + (f"; login URL {info['read_url']}" if info["read_url"] else "; used by SET ROLE from the catalogue's connection"))
+
+
 def register(root: typer.Typer) -> None:
     """Add the ``db`` group to the root ``graphexp`` app."""
     root.add_typer(app, name="db")

@@ -35,16 +35,16 @@ def expand(
     """
     from ..errors import DeviceError, SchemaOutdated, SpecError, TooLarge
     from ..expand import check_size
-    from ..spec import parse_activation, parse_arch, parse_ensemble
+    from ..spec import check_quantity, parse_activation, parse_arch, parse_ensemble
 
     try:
         spec = parse_arch(arch) if arch else None
-        if spec is None and quantity not in ("trace", "gue"):
-            raise SpecError(f"--arch is needed for quantity {quantity}")
+        check_quantity(quantity, spec, None, p=p, ensemble=ensemble)  # cheap: before any size estimate
         if quantity == "trace" and p is None:
             p = 1
         if not force:  # closed-form size estimate first: refuse in well under a second, nothing built
             check_size(spec, quantity, order, p=p, ensemble=parse_ensemble(ensemble))
+        check_quantity(quantity, spec, order)  # the hard range of --order (also with --force)
     except SpecError as exc:
         fail(str(exc))
 

@@ -35,6 +35,7 @@ def serve(
     url = resolve_url(db)
     if not APP.exists():
         fail(f"the web app is missing: {APP}")
+    _check_bind(host, port)
     if not no_schema:
         _ensure_schema(url)
     env = dict(os.environ, GRAPHEXP_DB=url)
@@ -50,6 +51,41 @@ def serve(
     ]
     typer.echo(f"serving {url} on http://{host}:{port}", err=True)
     raise typer.Exit(_run(cmd, env))
+
+
+def _check_bind(host: str, port: int) -> None:
+    """One line and exit 2 unless HOST:PORT can be bound here (an address of this machine, a free port).
+
+    Binding ``0.0.0.0`` / ``::`` or a public address is allowed (serve is then reachable from the
+    network: a warning says so); an address that is not one of this machine's, an unknown host name
+    or a port in use is refused before streamlit starts.
+    """
+    import ipaddress
+    import socket
+
+    if not host or len(host) > 255 or any(c.isspace() for c in host):
+        fail(f"--host {host!r} is not a host name or address")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, ValueError) as err:
+        fail(f"--host {host!r} does not resolve: {err}")
+    last = None
+    for family, socktype, proto, _name, addr in infos:
+        try:
+            with socket.socket(family, socktype, proto) as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind(addr)
+        except OSError as err:
+            last = err
+            continue
+        try:
+            loopback = ipaddress.ip_address(addr[0]).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            typer.echo(f"warning: {host} is reachable from the network; the SQL console is read-only and capped, but anyone who reaches it can use it", err=True)
+        return
+    fail(f"cannot serve on {host}:{port}: {last.strerror if last is not None and last.strerror else last} (use an address of this machine, e.g. 127.0.0.1, and a free port)")
 
 
 def _run(cmd: list[str], env: dict) -> int:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ._common import DbUrl, Device, JsonOut, emit_json, fail, open_catalogue, parse_floats
+from ._common import DbUrl, Device, JsonOut, emit_json, fail, open_catalogue, parse_float_pair, parse_floats
 
 app = typer.Typer(help="Monte Carlo at finite width: kernels, NTK, Jacobian spectra, Hessian norms, studies.",
                   no_args_is_help=True)
@@ -44,7 +44,7 @@ def kernel(arch: Arch, activation: Act = "relu",
     """Empirical NNGP E(f(x) f(y)) and NTK(x, y) at width N, with standard errors and the limits."""
     from .. import montecarlo as mc
 
-    xv, yv = parse_floats(x, "--x"), parse_floats(y, "--y")
+    xv, yv = parse_float_pair(x, y)
 
     def run(xp):
         r = mc.kernel_estimate(arch, activation, xv, yv, N=width, samples=samples, seed=seed, xp=xp, ensemble=ensemble)
@@ -161,7 +161,7 @@ def commutativity(arch: Arch, activation: Act = "relu", widths: Widths = "32,64,
     from .. import montecarlo as mc
 
     ws, ds = _ints(widths, "--widths"), _ints(depths, "--depths")
-    xv, yv = parse_floats(x, "--x"), parse_floats(y, "--y")
+    xv, yv = parse_float_pair(x, y)
     r, dev = _guard(lambda xp: mc.commutativity(arch, activation, ws, ds, x=xv, y=yv, samples=samples, seed=seed,
                                                 ensemble=ensemble, device=_dev(xp), workers=workers, scheduler=scheduler,
                                                 progress=True, png=png), device, samples=samples)

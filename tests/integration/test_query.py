@@ -146,7 +146,7 @@ def test_readonly_connection_alone_blocks_writes(sqlite_url):
     before = catalogue_checksum(sqlite_url)
     for sql in ("DELETE FROM operator_graph", "DROP TABLE pairing", "PRAGMA query_only=OFF", "ATTACH '/tmp/evil2.sqlite' AS e"):
         with pytest.raises(ReadOnlyError):
-            q._run_sqlite(make_url(sqlite_url), sql, 5, 2.0)
+            q._run_sqlite(make_url(sqlite_url), sql, 5, 2.0, _check=False)
     assert catalogue_checksum(sqlite_url) == before
 
 
@@ -241,7 +241,10 @@ def pg_url():
     reason = pg_reason()
     if reason:
         pytest.skip(reason)
+    from graphexp_db.catalogue.readonly import ensure_reader_role
+
     with pg_scratch_schema() as (url, _):
+        ensure_reader_role(url)
         yield url
 
 
@@ -266,7 +269,7 @@ def test_postgres_readonly_transaction_alone_blocks_writes(pg_url):
     eng = create_engine(pg_url, poolclass=NullPool)
     for sql in ("DELETE FROM operator_graph", "CREATE TABLE evil (x int)", "SELECT set_config('transaction_read_only', 'off', true)"):
         with pytest.raises(ReadOnlyError):
-            q._run_postgres(eng, sql + ("; DELETE FROM operator_graph" if "set_config" in sql else ""), 5, 2.0)
+            q._run_postgres(eng, sql + ("; DELETE FROM operator_graph" if "set_config" in sql else ""), 5, 2.0, _check=False)
     eng.dispose()
     assert catalogue_checksum(pg_url) == before
 
