@@ -223,6 +223,8 @@ def catalogue_error(exc: BaseException, url: str | URL | None = None) -> Catalog
         text = "disk is full"
     if isinstance(exc, OSError) and getattr(exc, "errno", None) == 30:
         text = "read-only file system"
+    if backend == "sqlite" and "unable to open database file" in text and u is not None and u.database:
+        text = _why_not_open(Path(u.database.removeprefix("file:").split("?")[0]).expanduser()) or text
     for needle, message in hints:
         if needle in text:
             detail = one_line(getattr(exc, "orig", None) or exc, 160)
@@ -230,6 +232,21 @@ def catalogue_error(exc: BaseException, url: str | URL | None = None) -> Catalog
             return CatalogueError(message.format(where=where, detail=detail))
     return CatalogueError(f"database error on {where}: {one_line(getattr(exc, 'orig', None) or exc, 200)} "
                           "(check --db; run `graphexp db upgrade` if the schema is in question)")
+
+
+def _why_not_open(path: Path) -> str | None:
+    """A more precise cause for SQLite's "unable to open database file" (read-only file system or directory)."""
+    folder = path.parent if path.parent.exists() else None
+    if folder is None:
+        return None
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return "read-only file system"
+    except (OSError, AttributeError):  # pragma: no cover - statvfs is POSIX
+        pass
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return "readonly database"
+    return None
 
 
 @contextmanager

@@ -33,7 +33,7 @@ def expand(
     Without --activation the contributions stay symbolic in the activation coefficients c_k;
     with it they are also evaluated (input moments S<a>_<b> stay symbolic).
     """
-    from ..errors import DeviceError, SchemaOutdated, SpecError, TooLarge
+    from ..errors import DeviceError, GraphexpError, SchemaOutdated, SpecError, TooLarge
     from ..expand import check_size
     from ..spec import check_quantity, parse_activation, parse_arch, parse_ensemble
 
@@ -49,7 +49,7 @@ def expand(
         fail(str(exc))
 
     from ..backend import get_xp
-    from ..catalogue.engine import get_engine
+    from ..catalogue.engine import get_engine, translate_errors
     from ..catalogue.fill import fill_expansion, plan_expansion
     from ..catalogue.migrate import ensure_schema
     from ..finite import DEFAULT_LIMIT
@@ -65,7 +65,7 @@ def expand(
                            f"over the limit {DEFAULT_LIMIT:,} (use --force)")
         engine = get_engine(db)
         ensure_schema(engine)
-    except (SpecError, DeviceError, SchemaOutdated) as exc:
+    except (GraphexpError, DeviceError, SchemaOutdated) as exc:
         fail(str(exc))
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -78,10 +78,11 @@ def expand(
             def progress(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            summary = fill_expansion(engine, spec, quantity, order, ensemble=ensemble, activation=activation, p=p,
-                                     budget=budget, force=force, progress=progress, device=device, workers=workers,
-                                     scheduler=scheduler, plan=(graphs, sizes))
-    except SpecError as exc:
+            with translate_errors(engine.url):  # disk full, read-only, lost server: one line, committed work kept
+                summary = fill_expansion(engine, spec, quantity, order, ensemble=ensemble, activation=activation, p=p,
+                                         budget=budget, force=force, progress=progress, device=device, workers=workers,
+                                         scheduler=scheduler, plan=(graphs, sizes))
+    except GraphexpError as exc:
         fail(str(exc))
     if json_out:
         emit_json(summary.to_json())
