@@ -33,9 +33,18 @@ REPO = Path(__file__).resolve().parents[2]
 EXPANSIONS = [
     dict(arch=None, quantity="trace", order=3, p=1, ensemble="gaussian"),
     dict(arch=None, quantity="trace", order=3, p=1, ensemble="complex"),
-    dict(arch="mlp:L=1,sw=2", quantity="covariance", order=2, activation="poly:0,1,3"),
-    dict(arch="mlp:L=1", quantity="covariance", order=2, activation="tanh"),
+    dict(arch="mlp:L=1,sw=2", quantity="covariance", order=1, activation="poly:0,1,3"),
+    dict(arch="mlp:L=1", quantity="covariance", order=1, activation="tanh"),
 ]
+
+
+FILL_ONE = (
+    "import json, sys\n"
+    "from graphexp_db.catalogue.engine import get_engine\n"
+    "from graphexp_db.catalogue.fill import fill_expansion\n"
+    "spec = json.loads(sys.argv[2])\n"
+    "fill_expansion(get_engine(sys.argv[1]), spec.pop('arch'), spec.pop('quantity'), spec.pop('order'), **spec)\n"
+)
 
 
 def _fill(url: str, spec: dict, **kw) -> None:
@@ -109,9 +118,12 @@ def test_parallel_fills_give_the_same_catalogue(fresh_url):
     """The four fills at once, in separate processes, on one catalogue."""
     reference = _dump_after(fresh_url(), (0, 1, 2, 3))
     url = fresh_url()
-    procs = [subprocess.Popen([sys.executable, "-m", "graphexp_db.cli", *_cli_args(spec), "--db", url, "--json"],
-                              cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for spec in EXPANSIONS]
+    # the API in each process (the CLI's own parallel use is covered by the fourth process)
+    procs = [subprocess.Popen([sys.executable, "-c", FILL_ONE, url, json.dumps(spec)], cwd=REPO,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for spec in EXPANSIONS[:3]]
+    procs.append(subprocess.Popen([sys.executable, "-m", "graphexp_db.cli", *_cli_args(EXPANSIONS[3]), "--db", url, "--json"],
+                                  cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     for p in procs:
         out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
@@ -144,8 +156,8 @@ def test_evaluated_values_are_the_expansions_own(tmp_path):
     """Independent check of one evaluated term: the poly fill's value, recomputed by hand."""
     url = f"sqlite:///{tmp_path}/e.sqlite"
     ensure_schema(get_engine(url))
-    _fill(url, EXPANSIONS[3])  # tanh first: before the fix the poly fill then reused tanh's numbers
-    _fill(url, EXPANSIONS[2])
+    _fill(url, dict(EXPANSIONS[3], order=2))  # tanh first: before the fix the poly fill then reused tanh's numbers
+    _fill(url, dict(EXPANSIONS[2], order=2))
     engine = get_engine(url)
     with Session(engine) as s:
         rows = s.execute(select(m.Expansion.activation, m.Embedding.contribution_json, m.EvaluatedContribution.contribution_json)
