@@ -77,7 +77,7 @@ def normalize_url(url: str | URL | None = None) -> URL:
     >>> normalize_url("sqlite:///x.sqlite").database
     'x.sqlite'
     """
-    with translate_errors(url):
+    with translate_errors(url, connect=True):
         u = make_url(url if url is not None else default_url())
     if u.drivername in ("postgresql", "postgres"):
         u = u.set(drivername="postgresql+psycopg")
@@ -105,7 +105,7 @@ def get_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
     cached = not kwargs
     if cached and key in _ENGINES:
         return _ENGINES[key]
-    with translate_errors(u):
+    with translate_errors(u, connect=True):
         if u.get_backend_name() == "sqlite":
             if u.database and u.database != ":memory:" and not u.database.startswith("file:"):
                 path = Path(u.database).expanduser()
@@ -250,15 +250,18 @@ def _why_not_open(path: Path) -> str | None:
 
 
 @contextmanager
-def translate_errors(url: str | URL | None = None) -> Iterator[None]:
-    """Turn database, file-system and driver errors raised inside into :class:`CatalogueError`.
+def translate_errors(url: str | URL | None = None, *, connect: bool = False) -> Iterator[None]:
+    """Turn database errors raised inside into :class:`CatalogueError` (one line, what to do).
 
+    Always: SQLAlchemy and sqlite3 errors, and file-system errors that concern the catalogue's
+    storage (disk full, read-only file system, quota).  With ``connect`` (opening a URL): also any
+    ``OSError`` (a path that cannot be made) and ``ImportError`` (a missing database driver).
     Errors that are already user-facing (:class:`graphexp_db.errors.GraphexpError`) pass through.
 
     Examples
     --------
     >>> try:
-    ...     with translate_errors("nosuch://x"):
+    ...     with translate_errors("nosuch://x", connect=True):
     ...         create_engine("nosuch://x")
     ... except CatalogueError as err:
     ...     print(str(err)[:44])
@@ -272,8 +275,13 @@ def translate_errors(url: str | URL | None = None) -> Iterator[None]:
         yield
     except GraphexpError:
         raise
-    except (SQLAlchemyError, sqlite3.Error, OSError, ImportError) as exc:
+    except (SQLAlchemyError, sqlite3.Error) as exc:
         raise catalogue_error(exc, url) from exc
+    except (OSError, ImportError) as exc:
+        storage = isinstance(exc, OSError) and getattr(exc, "errno", None) in (28, 30, 122)  # ENOSPC, EROFS, EDQUOT
+        if connect or storage:
+            raise catalogue_error(exc, url) from exc
+        raise
 
 
 def _setup_sqlite(dbapi_connection: Any, connection_record: Any) -> None:

@@ -156,8 +156,9 @@ def create_schema(engine: Engine) -> bool:
 
 def _ddl_engine(engine: Engine) -> Engine:
     """An engine whose transactions really enclose DDL (pysqlite commits around DDL by default)."""
-    if engine.dialect.name != "sqlite":
-        return engine
+    db = engine.url.database or ""
+    if engine.dialect.name != "sqlite" or db in ("", ":memory:") or "mode=memory" in db:
+        return engine  # in-memory SQLite is private to its connection: nothing survives a kill anyway
     from .engine import SQLITE_BUSY_TIMEOUT_MS, _setup_sqlite
 
     ddl = create_engine(engine.url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})

@@ -17,7 +17,7 @@ def upgrade_cmd(db: DbUrl = None, json_out: JsonOut = False) -> None:
     from ..errors import GraphexpError
 
     try:
-        with translate_errors(db):
+        with translate_errors(db, connect=True):
             engine = get_engine(db)
             revision = upgrade(engine)
     except GraphexpError as exc:
@@ -37,7 +37,7 @@ def current_cmd(db: DbUrl = None, json_out: JsonOut = False) -> None:
     from ..errors import GraphexpError
 
     try:
-        with translate_errors(db):
+        with translate_errors(db, connect=True):
             engine = get_engine(db)
             current = current_revision(engine)
     except GraphexpError as exc:
