@@ -137,6 +137,9 @@ def dispose_engine(url: str | URL | None = None) -> None:
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A session in one transaction: commit on success, roll back on error, always close.
 
+    Operational failures inside (disk full, read-only file, lost server) come out as
+    :class:`CatalogueError` with a one-line message; other errors (integrity, ...) unchanged.
+
     Examples
     --------
     >>> from sqlalchemy import create_engine, text
@@ -144,10 +147,15 @@ def session_scope(engine: Engine) -> Iterator[Session]:
     ...     s.execute(text("SELECT 1 + 1")).scalar()
     2
     """
+    from sqlalchemy.exc import OperationalError
+
     session = sessionmaker(engine, expire_on_commit=False)()
     try:
         yield session
         session.commit()
+    except OperationalError as exc:  # disk full, read-only, lost server (not integrity errors): one line
+        session.rollback()
+        raise catalogue_error(exc, engine.url) from exc
     except BaseException:
         session.rollback()
         raise

@@ -13,7 +13,7 @@ from fractions import Fraction
 
 from ..spec import canonical_json, parse_activation, parse_arch
 from . import models as m
-from .engine import session_scope, translate_errors
+from .engine import session_scope
 from .store import finish_provenance, get_or_create_architecture, insert_ignore, new_provenance
 
 __all__ = [
@@ -28,7 +28,7 @@ __all__ = [
 
 def store_rows(engine, method: str, params: dict, spec, device: str, make_rows) -> int:
     """One provenance row and the rows ``make_rows(arch_id, prov_id) -> (model, rows, keys)``."""
-    with translate_errors(engine.url), session_scope(engine) as s:
+    with session_scope(engine) as s:
         prov = new_provenance(s, method, params, device=device)
         arch = get_or_create_architecture(s, spec, prov.id)
         model, rows, keys = make_rows(arch.id, prov.id)

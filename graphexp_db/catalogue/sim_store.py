@@ -10,7 +10,7 @@ import json
 from sqlalchemy import select
 
 from ..spec import canonical_json, parse_arch
-from .engine import session_scope, translate_errors
+from .engine import session_scope
 from .models import Simulation, SimulationPoint
 from .store import finish_provenance, get_or_create_architecture, insert_ignore, new_provenance
 
@@ -22,7 +22,7 @@ def store_simulation(engine, kind: str, params: dict, result: dict, points: list
     spec = parse_arch(params["arch"])
     full = {"kind": kind, **params, "arch": str(spec), "device": device}
     params_hash = hashlib.sha256(canonical_json(full).encode()).hexdigest()
-    with translate_errors(engine.url), session_scope(engine) as s:
+    with session_scope(engine) as s:
         found = s.scalars(select(Simulation.id).where(Simulation.params_hash == params_hash)).one_or_none()
         if found is not None:
             return int(found)

@@ -197,3 +197,26 @@ def test_resumed_fill_finalises_its_own_provenance(tmp_path):
     assert status == "complete" and finished is not None and method == "graph-expansion"
     assert prov_id != killed.provenance_id and unfinished == [killed.provenance_id]  # the killed run stays unfinished
     dispose_engine(url)
+
+
+def test_disk_full_while_storing_moments(tmp_path, monkeypatch):
+    """The limit and simulation stores (session_scope) give the same one line on a full disk."""
+    from graphexp_db.catalogue import engine as engine_mod
+
+    url = f"sqlite:///{tmp_path / 'c.sqlite'}"
+    ensure_schema(get_engine(url))
+    dispose_engine(url)
+    pages = os.path.getsize(tmp_path / "c.sqlite") // 4096
+    original = engine_mod._setup_sqlite
+
+    def full_disk(dbapi_connection, record):
+        original(dbapi_connection, record)
+        dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
+
+    monkeypatch.setattr(engine_mod, "_setup_sqlite", full_disk)
+    res = CliRunner().invoke(app, ["moments", "jacobian", "--arch", "mlp:L=1", "--activation", "relu", "--kmax", "150",
+                                   "--store", "--db", url])
+    assert res.exit_code == 2, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "disk full while writing" in lines[0], lines
+    dispose_engine(url)
