@@ -3,9 +3,9 @@
 A fill is idempotent and resumable.  All operator graphs of an expansion are inserted first
 (unique natural key ``(shape, quantity, order, certificate)``); then each graph's pairings,
 embeddings and aggregate rows are written in *one* transaction that also writes the graph's
-``graph_ensemble`` row (its completion flag for that ensemble).  Killing a fill loses at most the graph in flight; running it again skips
-complete graphs and, thanks to ``ON CONFLICT DO NOTHING`` on every natural key, gives the same
-catalogue as one clean run.
+``graph_ensemble`` row (its completion flag for that ensemble).  Killing a fill loses at most the
+graph in flight; running it again skips complete graphs and, thanks to ``ON CONFLICT DO NOTHING``
+on every natural key, gives the same catalogue as one clean run.
 
 Individual orbit rows are stored up to ``budget`` per graph (and only when the orbit computation
 is affordable); exact aggregate rows (pairing counts by N-exponent and surface) are always stored,
