@@ -26,11 +26,17 @@ from .browse import (
 from .readonly import (
     DEFAULT_ROW_CAP,
     DEFAULT_TIMEOUT_S,
+    MAX_ROW_CAP,
+    MAX_TIMEOUT_S,
+    READ_ROLE,
     QueryResult,
     _run_postgres,
     _run_sqlite,
     check_readonly,
+    ensure_reader_role,
     example_queries,
+    query_caps,
+    resolve_read_url,
     resolve_url,
     run_readonly,
 )
@@ -56,6 +62,12 @@ __all__ = [
     "slot_name",
     "DEFAULT_ROW_CAP",
     "DEFAULT_TIMEOUT_S",
+    "MAX_ROW_CAP",
+    "MAX_TIMEOUT_S",
+    "READ_ROLE",
+    "query_caps",
+    "ensure_reader_role",
+    "resolve_read_url",
 ]
 
 _PRIVATE = (_run_postgres, _run_sqlite)  # re-exported for tests that drive one layer alone

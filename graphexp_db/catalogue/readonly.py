@@ -231,7 +231,8 @@ def _allowed_func_classes(dialect: str) -> frozenset:
     return _FUNC_CLASSES[dialect]
 
 
-def check_readonly(sql: str, dialect: str = "sqlite", tables: set[str] | frozenset[str] | None = None) -> str:
+def check_readonly(sql: str, dialect: str = "sqlite", tables: set[str] | frozenset[str] | None = None,
+                   columns: set[str] | frozenset[str] | None = None) -> str:
     """Refuse anything that is not exactly one allowlisted read-only query; return the SQL to run.
 
     Parameters
@@ -243,6 +244,9 @@ def check_readonly(sql: str, dialect: str = "sqlite", tables: set[str] | frozens
     tables : set of str, optional
         The catalogue's tables and views; when given, every table the query reads must be one of
         them (or a CTE of the query).
+    columns : set of str, optional
+        The catalogue's column names; when given, a qualified reference ``t.name`` must name one
+        of them or a name the query defines (PostgreSQL reads ``t.f`` as the call ``f(t)``).
 
     Returns
     -------
@@ -316,6 +320,8 @@ def check_readonly(sql: str, dialect: str = "sqlite", tables: set[str] | frozens
     local_names = _local_names(tree)
     _check_tokens(tokens, dialect, local_names)
     _check_tree(tree, dialect, local_names, tables)
+    if columns is not None:
+        _check_columns(tree, local_names, columns)
     # Drop trailing semicolons and comments (the statement may be wrapped in a subquery to run).
     from sqlglot.tokens import TokenType
 
@@ -379,6 +385,18 @@ def _check_tokens(tokens, dialect: str, local_names: set[str]) -> None:
                 raise ReadOnlyError(f"refused: typed literal {lw} '...' is not allowed")
 
 
+def _check_columns(tree, local_names: set[str], columns) -> None:
+    from sqlglot import exp
+
+    defined = {str(a.alias).lower() for a in tree.find_all(exp.Alias)} | set(local_names)
+    for ta in tree.find_all(exp.TableAlias):
+        defined |= {str(c.name).lower() for c in ta.columns}
+    known = {c.lower() for c in columns} | defined
+    for col in tree.find_all(exp.Column):
+        if col.table and not isinstance(col.this, exp.Star) and str(col.name).lower() not in known:
+            raise ReadOnlyError(f"refused: {col.table}.{col.name} is not a column of the catalogue")
+
+
 def _check_tree(tree, dialect: str, local_names: set[str], tables) -> None:
     from sqlglot import exp
 
@@ -428,7 +446,7 @@ def _check_table(node, dialect: str, local_names: set[str], known) -> None:
         return
     if name in _SYSTEM_TABLES[dialect]:
         return
-    if name.startswith(("pg_", "sqlite_")):
+    if name.startswith(("pg_", "sqlite_", "pragma_")):
         raise ReadOnlyError(f"refused: system table {name} is not readable from the console")
     if known is not None and name not in known:
         raise ReadOnlyError(f"refused: no table or view {name!r} in the catalogue")
@@ -511,25 +529,39 @@ def run_readonly(
         columns, rows, truncated = _run_sqlite(url, text, row_cap, timeout_s, max_bytes=max_bytes, meta=meta)
     else:
         read_url = read_url if read_url is not None else (os.environ.get("GRAPHEXP_READ_DB") or None)
-        own = engine is None or read_url is not None
-        if own:
-            from sqlalchemy.pool import NullPool
+        from sqlalchemy.pool import NullPool
 
-            target = read_url if read_url is not None else url
-            try:
-                target = make_url(str(target) if not hasattr(target, "drivername") else target)
-            except Exception as err:  # noqa: BLE001
-                raise ReadOnlyError(f"malformed read-only database URL: {_one_line(str(err), 160)}") from None
-            if target.drivername in ("postgresql", "postgres"):
-                target = target.set(drivername="postgresql+psycopg")
-            if target.get_backend_name() != "postgresql":
-                raise ReadOnlyError("the read-only URL (--read-db / GRAPHEXP_READ_DB) must be a PostgreSQL URL")
-            engine = create_engine(target, poolclass=NullPool)
+        # Always a private, unpooled connection: whatever a query leaves in its session (an
+        # advisory lock, a setting) dies with it instead of returning to a shared pool.
+        target = read_url if read_url is not None else url
         try:
-            columns, rows, truncated = _run_postgres(engine, text, row_cap, timeout_s, allow_superuser=allow_superuser, max_bytes=max_bytes, meta=meta)
-        finally:
-            if own:
-                engine.dispose()
+            target = make_url(str(target) if not hasattr(target, "drivername") else target)
+        except Exception as err:  # noqa: BLE001
+            raise ReadOnlyError(f"malformed read-only database URL: {_one_line(str(err), 160)}") from None
+        if target.drivername in ("postgresql", "postgres"):
+            target = target.set(drivername="postgresql+psycopg")
+        if target.get_backend_name() != "postgresql":
+            raise ReadOnlyError("the read-only URL (--read-db / GRAPHEXP_READ_DB) must be a PostgreSQL URL")
+        candidates = [target]
+        if read_url is None and target.username != READ_ROLE:
+            # Prefer logging in as the read-only role itself (a real privilege boundary: a session
+            # that *starts* as a superuser could leave a SET ROLE); fall back to SET ROLE when the
+            # server does not let it log in without a password.
+            candidates.insert(0, target.set(username=READ_ROLE, password=None))
+        last_err = None
+        for i, candidate in enumerate(candidates):
+            eng = create_engine(candidate, poolclass=NullPool, connect_args={"connect_timeout": 5})
+            try:
+                columns, rows, truncated = _run_postgres(eng, text, row_cap, timeout_s, allow_superuser=allow_superuser, max_bytes=max_bytes, meta=meta)
+                break
+            except _ConnectError as err:
+                last_err = err
+                if i + 1 == len(candidates):
+                    raise ReadOnlyError(str(err)) from None
+            finally:
+                eng.dispose()
+        else:  # pragma: no cover - the loop either breaks or raises
+            raise ReadOnlyError(str(last_err))
     return QueryResult(columns, rows, truncated, time.perf_counter() - t0, row_cap, meta)
 
 
@@ -691,7 +723,26 @@ def _run_sqlite(url, text: str, row_cap: int, timeout_s: float, *, max_bytes: in
             raise ReadOnlyError(f"query failed: {_one_line(str(err) or type(err).__name__)}") from None
     finally:
         conn.close()
+        _release_memory()
     return columns, rows, truncated
+
+
+def _release_memory() -> None:
+    """Give freed heap back to the system (glibc), so the next query's memory budget starts from
+    the process's real size instead of a high-water mark left by this one."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        trim = getattr(libc, "malloc_trim", None)
+        if trim is not None:
+            trim(0)
+    except (OSError, AttributeError, TypeError):  # not glibc: nothing to do
+        pass
+
+
+class _ConnectError(ReadOnlyError):
+    """The connection itself failed (the caller may try another login)."""
 
 
 # Roles whose rights reach outside the catalogue: a connection holding any of them is refused.
@@ -705,7 +756,7 @@ def _run_postgres(engine, text: str, row_cap: int, timeout_s: float, *, allow_su
     try:
         raw = engine.raw_connection()
     except Exception as err:  # noqa: BLE001 - refused port, unknown host/database/role ...
-        raise ReadOnlyError(f"cannot connect to the catalogue: {_one_line(str(err).splitlines()[0] if str(err) else type(err).__name__, 200)}") from None
+        raise _ConnectError(f"cannot connect to the catalogue: {_one_line(str(err).splitlines()[0] if str(err) else type(err).__name__, 200)}") from None
     try:
         dbapi = raw.driver_connection if hasattr(raw, "driver_connection") else raw.connection
         try:
@@ -728,8 +779,12 @@ def _run_postgres(engine, text: str, row_cap: int, timeout_s: float, *, allow_su
             meta["role"] = _pg_assume_reader(cur, allow_superuser)
             cur.execute("SELECT c.relname FROM pg_class c WHERE c.relnamespace IN (SELECT n.oid FROM pg_namespace n WHERE n.nspname = ANY (current_schemas(false))) AND c.relkind IN ('r', 'v', 'm', 'p', 'f')")
             tables = frozenset(str(r[0]).lower() for r in cur.fetchall())
+            cur.execute("SELECT DISTINCT a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+                        "WHERE c.relnamespace IN (SELECT n.oid FROM pg_namespace n WHERE n.nspname = ANY (current_schemas(false))) "
+                        "AND a.attnum > 0 AND NOT a.attisdropped")
+            columns = frozenset(str(r[0]).lower() for r in cur.fetchall()) | {"table_name", "column_name", "table_schema", "data_type"}
             if _check:  # (tests switch the parser off to prove the transaction layer alone)
-                check_readonly(text, "postgres", tables)
+                check_readonly(text, "postgres", tables, columns)
             if _EXPLAIN.match(text):
                 cur.execute(text)
                 columns = [d[0] for d in (cur.description or [])]
@@ -821,8 +876,10 @@ def ensure_reader_role(url_or_engine: Any, *, role: str = READ_ROLE, password: s
     database, ``USAGE`` on the catalogue's schema and ``SELECT`` on its tables and views (also
     those created later by the same owner).  Per-role defaults cap its queries (read-only
     transactions, ``statement_timeout``, ``work_mem``, ``temp_file_limit`` where permitted).
-    Without ``password`` the role cannot log in and is used by ``SET ROLE`` from the catalogue's
-    own connection; with one it can log in (its URL then goes in ``GRAPHEXP_READ_DB``).
+    The role may log in: :func:`run_readonly` connects as it (same server, database and options as
+    the catalogue URL, no password) when the server allows that, and otherwise falls back to
+    ``SET LOCAL ROLE`` from the catalogue's own connection.  With ``password`` its login URL can
+    also go in ``GRAPHEXP_READ_DB``.
 
     Parameters
     ----------
@@ -897,10 +954,10 @@ def ensure_reader_role(url_or_engine: Any, *, role: str = READ_ROLE, password: s
         attrs = "NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT CONNECTION LIMIT 64"
         cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
         if cur.fetchone() is None:
-            run(f"CREATE ROLE {q(role)} NOLOGIN {attrs}")
-        run(f"ALTER ROLE {q(role)} {attrs}")
+            run(f"CREATE ROLE {q(role)} LOGIN {attrs}")
+        run(f"ALTER ROLE {q(role)} LOGIN {attrs}")
         if password is not None:
-            cur.execute("SELECT format('ALTER ROLE %%I LOGIN PASSWORD %%L', %s::text, %s::text)", (role, password))
+            cur.execute("SELECT format('ALTER ROLE %%I PASSWORD %%L', %s::text, %s::text)", (role, password))
             run(cur.fetchone()[0])
         for g in _PG_DANGEROUS_ROLES + ("pg_read_all_data", "pg_write_all_data"):
             cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (g,))
@@ -919,10 +976,8 @@ def ensure_reader_role(url_or_engine: Any, *, role: str = READ_ROLE, password: s
         raw.close()
         if own:
             engine.dispose()
-    read_url = None
-    if password is not None:
-        read_url = engine.url.set(username=role, password=None).render_as_string(hide_password=True)
-    return {"role": role, "schema": schema, "database": database, "login": password is not None, "read_url": read_url}
+    read_url = engine.url.set(username=role, password=None).render_as_string(hide_password=True)
+    return {"role": role, "schema": schema, "database": database, "login": True, "read_url": read_url}
 
 
 def resolve_read_url(read_db: str | None = None) -> str | None:

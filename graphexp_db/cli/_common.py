@@ -47,6 +47,22 @@ class GraphexpGroup(TyperGroup):
     """
 
     def invoke(self, ctx: Any) -> Any:
+        import warnings
+
+        # Warnings (numpy overflow ...) are collected: after a success each is one ``warning:`` line;
+        # after a failure only the error line is printed.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            try:
+                rv = self._invoke_one_line(ctx)
+            except _PASS_THROUGH as exc:
+                if getattr(exc, "exit_code", 0) == 0:
+                    _echo_warnings(caught)
+                raise
+        _echo_warnings(caught)
+        return rv
+
+    def _invoke_one_line(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except _PASS_THROUGH:
@@ -73,6 +89,17 @@ class GraphexpGroup(TyperGroup):
             if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
                 raise
             fail(describe_error(exc), 2)
+
+
+def _echo_warnings(caught) -> None:
+    from ..errors import one_line
+
+    seen = set()
+    for w in caught or ():
+        line = one_line(f"{w.category.__name__}: {w.message}", 300)
+        if line not in seen:
+            seen.add(line)
+            typer.echo(f"warning: {line}", err=True)
 
 
 def describe_error(exc: BaseException) -> str:

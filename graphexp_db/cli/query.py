@@ -36,8 +36,12 @@ def query(
     allow_superuser: Annotated[bool, typer.Option("--allow-superuser", help="PostgreSQL: run even as a superuser (or a role with server-file/signal rights).")] = False,
 ) -> None:
     from graphexp_db.catalogue.readonly import resolve_url, run_readonly
+    from graphexp_db.errors import GraphexpError
 
-    result = run_readonly(resolve_url(db), sql, row_cap=limit, timeout_s=timeout, allow_superuser=allow_superuser, read_url=read_db)
+    try:  # (the root group handles it too; this keeps the command one-line when mounted elsewhere)
+        result = run_readonly(resolve_url(db), sql, row_cap=limit, timeout_s=timeout, allow_superuser=allow_superuser, read_url=read_db)
+    except GraphexpError as err:
+        fail(str(err))
     if csv is not None:
         try:
             result.to_frame().to_csv(csv, index=False)
