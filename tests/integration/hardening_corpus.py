@@ -118,20 +118,32 @@ def pg_snapshot(admin) -> dict:
     return {"roles": roles, "slots": slots, "large_objects": los, "prepared": prepared, "advisory_locks": advisory}
 
 
+# The measured child is started by a small launcher process: ru_maxrss of a forked child counts
+# the parent's pages it holds until exec, so a child forked by a large pytest process would report
+# that process's RSS (the launcher is a fresh interpreter of about 10 MB).
+_LAUNCHER = """
+import os, subprocess, sys, time
+proc = subprocess.Popen([sys.executable, "-c", sys.argv[1]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+deadline = time.perf_counter() + float(sys.argv[2])
+while True:
+    pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+    if pid:
+        break
+    if time.perf_counter() > deadline:
+        proc.kill()
+        pid, status, usage = os.wait4(proc.pid, 0)
+        break
+    time.sleep(0.02)
+print(usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
+
+
 def child_peak_rss_mb(code: str, env=None, timeout: float = 120.0) -> tuple[float, float, int]:
     """Run ``python -c code`` and return (peak RSS in MB, seconds, exit code) of that child alone."""
     import subprocess
 
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code], env=env or dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = t0 + timeout
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.perf_counter() > deadline:
-            proc.kill()
-            pid, status, usage = os.wait4(proc.pid, 0)
-            break
-        time.sleep(0.02)
-    return usage.ru_maxrss / 1024.0, time.perf_counter() - t0, os.waitstatus_to_exitcode(status)
+    out = subprocess.run([sys.executable, "-c", _LAUNCHER, code, str(timeout)], env=env or dict(os.environ),
+                         capture_output=True, text=True, timeout=timeout + 60)
+    rss_kb, rc = out.stdout.split()
+    return int(rss_kb) / 1024.0, time.perf_counter() - t0, int(rc)
