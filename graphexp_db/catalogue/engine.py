@@ -31,7 +31,10 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["REPO_ROOT", "default_url", "normalize_url", "get_engine", "dispose_engine", "session_scope"]
+from ..errors import CatalogueError, GraphexpError
+
+__all__ = ["REPO_ROOT", "default_url", "normalize_url", "get_engine", "dispose_engine", "session_scope",
+           "CatalogueError", "catalogue_error", "translate_errors"]
 
 #: The repository root (parent of the ``graphexp_db`` package directory).
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -74,7 +77,8 @@ def normalize_url(url: str | URL | None = None) -> URL:
     >>> normalize_url("sqlite:///x.sqlite").database
     'x.sqlite'
     """
-    u = make_url(url if url is not None else default_url())
+    with translate_errors(url, connect=True):
+        u = make_url(url if url is not None else default_url())
     if u.drivername in ("postgresql", "postgres"):
         u = u.set(drivername="postgresql+psycopg")
     return u
@@ -101,15 +105,21 @@ def get_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
     cached = not kwargs
     if cached and key in _ENGINES:
         return _ENGINES[key]
-    if u.get_backend_name() == "sqlite":
-        if u.database and u.database != ":memory:" and not u.database.startswith("file:"):
-            Path(u.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        engine = create_engine(u, **kwargs)
-        event.listen(engine, "connect", _setup_sqlite)
-    else:
-        kwargs.setdefault("pool_pre_ping", True)
-        engine = create_engine(u, **kwargs)
+    with translate_errors(u, connect=True):
+        if u.get_backend_name() == "sqlite":
+            if u.database and u.database != ":memory:" and not u.database.startswith("file:"):
+                path = Path(u.database).expanduser()
+                if path.is_dir():
+                    raise CatalogueError(f"{path} is a directory, not a catalogue file: give a file path with --db "
+                                         f"(e.g. sqlite:///{path / 'catalogue.sqlite'})")
+                path.parent.mkdir(parents=True, exist_ok=True)
+            kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+            engine = create_engine(u, **kwargs)
+            event.listen(engine, "connect", _setup_sqlite)
+        else:
+            kwargs.setdefault("pool_pre_ping", True)
+            kwargs.setdefault("connect_args", {"connect_timeout": 10} if u.get_backend_name() == "postgresql" else {})
+            engine = create_engine(u, **kwargs)
     if cached:
         _ENGINES[key] = engine
     return engine
@@ -127,6 +137,9 @@ def dispose_engine(url: str | URL | None = None) -> None:
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A session in one transaction: commit on success, roll back on error, always close.
 
+    Operational failures inside (disk full, read-only file, lost server) come out as
+    :class:`CatalogueError` with a one-line message; other errors (integrity, ...) unchanged.
+
     Examples
     --------
     >>> from sqlalchemy import create_engine, text
@@ -134,15 +147,149 @@ def session_scope(engine: Engine) -> Iterator[Session]:
     ...     s.execute(text("SELECT 1 + 1")).scalar()
     2
     """
+    from sqlalchemy.exc import OperationalError
+
     session = sessionmaker(engine, expire_on_commit=False)()
     try:
         yield session
         session.commit()
+    except OperationalError as exc:  # disk full, read-only, lost server (not integrity errors): one line
+        session.rollback()
+        raise catalogue_error(exc, engine.url) from exc
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+
+
+# --------------------------------------------------------------------------- one error type
+# Every database failure a user can meet becomes a CatalogueError whose message is one line that
+# says what went wrong and what to do; the CLI prints it and exits 2, the UI shows it once.
+_PG_HINTS = (
+    ("connection refused", "connection refused at {where}: is the PostgreSQL server running there? check the host and port in --db"),
+    ("could not translate host name", "unknown host in --db ({where}): check the host name"),
+    ("name or service not known", "unknown host in --db ({where}): check the host name"),
+    ("nodename nor servname", "unknown host in --db ({where}): check the host name"),
+    ("timeout expired", "no answer from {where} within 10 s: check the host, port and firewall in --db"),
+    ("password authentication failed", "password authentication failed for the role in --db: check the user and password"),
+    ("no password supplied", "the server at {where} asks for a password: put it in --db (postgresql://user:password@host/db)"),
+    ("does not exist", "{detail}: create it on the server or fix --db"),
+    ("permission denied", "{detail}: use a role with the rights the catalogue needs"),
+)
+_SQLITE_HINTS = (
+    ("file is not a database", "{where} is not a SQLite catalogue (corrupt, truncated or another kind of file): "
+                               "move it away or give another file with --db"),
+    ("database disk image is malformed", "{where} is corrupt: restore it from a backup or rebuild it in a new file"),
+    ("readonly database", "{where} is read-only (file, directory or file system): copy it somewhere writable "
+                          "or give another --db"),
+    ("read-only file system", "{where} is on a read-only file system: give a writable path with --db"),
+    ("unable to open database file", "cannot open {where} (missing directory, a directory, or no permission): "
+                                     "give a writable file path with --db"),
+    ("disk is full", "disk full while writing {where}: free some space and run the command again "
+                     "(work already committed is kept and skipped)"),
+    ("disk i/o error", "disk I/O error on {where} (full or failing disk?): free space or check the disk, then run again"),
+    ("database is locked", "{where} stayed locked by another writer for 60 s: let it finish and run again"),
+)
+
+
+def catalogue_error(exc: BaseException, url: str | URL | None = None) -> CatalogueError:
+    """A one-line :class:`CatalogueError` for a database failure ``exc`` (what happened, what to do).
+
+    Examples
+    --------
+    >>> import sqlite3
+    >>> str(catalogue_error(sqlite3.DatabaseError("file is not a database"), "sqlite:///x.sqlite"))
+    'x.sqlite is not a SQLite catalogue (corrupt, truncated or another kind of file): move it away or give another file with --db'
+    >>> str(catalogue_error(ModuleNotFoundError("No module named 'MySQLdb'"), "mysql://h/db"))
+    "the database driver for 'mysql' is not installed (No module named 'MySQLdb'): pip install it, or use sqlite:///PATH or postgresql://USER@HOST/DB"
+    """
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    from ..errors import one_line
+
+    if isinstance(exc, CatalogueError):
+        return exc
+    try:
+        u = make_url(url) if url is not None and not isinstance(url, URL) else url
+    except Exception:  # noqa: BLE001 - the URL itself is what is wrong
+        u = None
+    backend = u.get_backend_name() if u is not None else ""
+    where = (u.database or ":memory:") if backend == "sqlite" else (
+        f"{u.host or 'localhost'}:{u.port or 5432}" if u is not None else "the database")
+    text = one_line(getattr(exc, "orig", None) or exc).lower()
+    if isinstance(exc, (ArgumentError, NoSuchModuleError)) or (isinstance(exc, ValueError) and u is None):
+        return CatalogueError(f"bad database URL {one_line(url)!r}: {one_line(exc)}; use sqlite:///PATH or "
+                              "postgresql://USER@HOST:PORT/DB")
+    if isinstance(exc, ImportError):
+        return CatalogueError(f"the database driver for {backend or 'this URL'!r} is not installed ({one_line(exc)}): "
+                              "pip install it, or use sqlite:///PATH or postgresql://USER@HOST/DB")
+    hints = _SQLITE_HINTS if backend == "sqlite" else _PG_HINTS + _SQLITE_HINTS[-3:-1]
+    if isinstance(exc, OSError) and not text:
+        text = one_line(exc.strerror or exc).lower()
+    if isinstance(exc, OSError) and getattr(exc, "errno", None) == 28:
+        text = "disk is full"
+    if isinstance(exc, OSError) and getattr(exc, "errno", None) == 30:
+        text = "read-only file system"
+    if backend == "sqlite" and "unable to open database file" in text and u is not None and u.database:
+        text = _why_not_open(Path(u.database.removeprefix("file:").split("?")[0]).expanduser()) or text
+    for needle, message in hints:
+        if needle in text:
+            detail = one_line(getattr(exc, "orig", None) or exc, 160)
+            detail = detail.split("FATAL:")[-1].strip() if "FATAL:" in detail else detail
+            return CatalogueError(message.format(where=where, detail=detail))
+    return CatalogueError(f"database error on {where}: {one_line(getattr(exc, 'orig', None) or exc, 200)} "
+                          "(check --db; run `graphexp db upgrade` if the schema is in question)")
+
+
+def _why_not_open(path: Path) -> str | None:
+    """A more precise cause for SQLite's "unable to open database file" (read-only file system or directory)."""
+    folder = path.parent if path.parent.exists() else None
+    if folder is None:
+        return None
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return "read-only file system"
+    except (OSError, AttributeError):  # pragma: no cover - statvfs is POSIX
+        pass
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return "readonly database"
+    return None
+
+
+@contextmanager
+def translate_errors(url: str | URL | None = None, *, connect: bool = False) -> Iterator[None]:
+    """Turn database errors raised inside into :class:`CatalogueError` (one line, what to do).
+
+    Always: SQLAlchemy and sqlite3 errors, and file-system errors that concern the catalogue's
+    storage (disk full, read-only file system, quota).  With ``connect`` (opening a URL): also any
+    ``OSError`` (a path that cannot be made) and ``ImportError`` (a missing database driver).
+    Errors that are already user-facing (:class:`graphexp_db.errors.GraphexpError`) pass through.
+
+    Examples
+    --------
+    >>> try:
+    ...     with translate_errors("nosuch://x", connect=True):
+    ...         create_engine("nosuch://x")
+    ... except CatalogueError as err:
+    ...     print(str(err)[:44])
+    bad database URL 'nosuch://x': Can't load pl
+    """
+    import sqlite3
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        yield
+    except GraphexpError:
+        raise
+    except (SQLAlchemyError, sqlite3.Error) as exc:
+        raise catalogue_error(exc, url) from exc
+    except (OSError, ImportError) as exc:
+        storage = isinstance(exc, OSError) and getattr(exc, "errno", None) in (28, 30, 122)  # ENOSPC, EROFS, EDQUOT
+        if connect or storage:
+            raise catalogue_error(exc, url) from exc
+        raise
 
 
 def _setup_sqlite(dbapi_connection: Any, connection_record: Any) -> None:

@@ -2,14 +2,23 @@
 
 A fill is idempotent and resumable.  All operator graphs of an expansion are inserted first
 (unique natural key ``(shape, quantity, order, certificate)``); then each graph's pairings,
-embeddings and aggregate rows are written in *one* transaction that also flips the graph's
-``complete`` flag.  Killing a fill loses at most the graph in flight; running it again skips
-complete graphs and, thanks to ``ON CONFLICT DO NOTHING`` on every natural key, gives the same
-catalogue as one clean run.
+embeddings and aggregate rows are written in *one* transaction that also writes the graph's
+``graph_ensemble`` row (its completion flag for that ensemble).  Killing a fill loses at most the
+graph in flight; running it again skips complete graphs and, thanks to ``ON CONFLICT DO NOTHING``
+on every natural key, gives the same catalogue as one clean run.
 
 Individual orbit rows are stored up to ``budget`` per graph (and only when the orbit computation
 is affordable); exact aggregate rows (pairing counts by N-exponent and surface) are always stored,
 so large orders stay queryable.
+
+Fill order does not matter.  Rows shared by several expansions (operator graphs, pairings,
+embeddings, aggregates) hold only what every fill computes identically; what depends on the
+ensemble is keyed by it (``graph_ensemble``, ``pairing``, ``pairing_aggregate``) and what depends
+on the activation or the numbers of the architecture is keyed by the expansion
+(``evaluated_contribution``, ``expansion.summary_json``).  Stored orbit rows are a prefix of the
+orbit representatives in rank order, so fills with different budgets store their union (the
+largest budget's prefix) whatever their order.  Any order of fills, sequential or parallel, gives
+the same catalogue.
 """
 
 from __future__ import annotations
@@ -25,14 +34,14 @@ from sqlalchemy.orm import Session
 
 from ..canonical import canonical_graphs
 from ..embed import aggregate, embed_batch, embed_one, format_term
-from ..expand import QUANTITY_ABBREV, iter_operator_graphs, shape_of
+from ..expand import EDGE_LIMIT, QUANTITY_ABBREV, check_size, iter_operator_graphs, shape_of
 from ..finite import DEFAULT_LIMIT, TooLarge, graph_terms
 from ..pair import PairingSpace, automorphisms, count_pairings, count_partitions, iter_partitions, orbits
 from ..spec import Activation, MLPSpec, SpecError, canonical_json, parse_activation, parse_arch, parse_ensemble
 from . import models as m
 from .store import get_or_create_architecture, insert_ignore, new_provenance
 
-__all__ = ["FillSummary", "fill_expansion", "plan_expansion", "DEFAULT_BUDGET", "ORBIT_LIMIT"]
+__all__ = ["FillSummary", "fill_expansion", "plan_expansion", "DEFAULT_BUDGET", "ORBIT_LIMIT", "GRAPH_LIMIT", "EDGE_LIMIT"]
 
 DEFAULT_BUDGET = 64
 ORBIT_LIMIT = 150_000
@@ -67,26 +76,25 @@ class FillSummary:
 GRAPH_LIMIT = 200_000
 
 
-def plan_expansion(arch, quantity: str, order: int, *, ensemble="gaussian", p: int | None = None, force: bool = False):
+def plan_expansion(arch, quantity: str, order: int, *, ensemble="gaussian", p: int | None = None, force: bool = False,
+                   limit: int = DEFAULT_LIMIT):
     """Graphs (canonical classes, label order) and their pairing counts, without writing anything.
 
-    Raises :class:`TooLarge` before enumerating when the number of (ordered) graphs alone is over
-    ``GRAPH_LIMIT`` and ``force`` is false.
+    Before any graph is built, :func:`graphexp_db.expand.estimate_expansion` sizes the expansion
+    from counting alone (closed forms and O(order) arithmetic, well under a second at any order):
+    unless ``force``, :func:`graphexp_db.expand.check_size` raises :class:`TooLarge`, with the
+    estimate and ``--force`` in its one-line message, when the graphs are over ``GRAPH_LIMIT``, the
+    pairings over ``limit`` or a trace word over ``EDGE_LIMIT`` letters.
     """
-    from ..expand import count_operator_graphs
-
     ens = parse_ensemble(ensemble)
-    if quantity in ("covariance", "ntk", "fourpoint") and arch is not None:
-        n = count_operator_graphs(arch, quantity, order)
-        if n > GRAPH_LIMIT and not force:
-            raise TooLarge(f"{quantity} order {order} of {arch} has {n:,} operator graphs (before their pairings), "
-                           f"over the limit {GRAPH_LIMIT:,} (use --force)")
     if quantity not in ("trace", "gue") and not ens.is_gaussian:
         raise SpecError(f"{quantity} expansions use Gaussian weights; non-Gaussian ensembles are for trace words")
     if ens.is_complex and quantity != "trace":
         raise SpecError("complex weights are catalogued for Ginibre trace words (quantity trace)")
     if quantity == "gue" and ens.name != "gaussian":
         raise SpecError("gue has its own (Hermitian Gaussian) ensemble; leave --ensemble at gaussian")
+    if not force:
+        check_size(arch, quantity, order, p=p, ensemble=ens, limit=limit, graph_limit=GRAPH_LIMIT)
     graphs = canonical_graphs(iter_operator_graphs(arch, quantity, order, p=p))
     if ens.is_gaussian:
         sizes = [count_pairings(g, ens) for _, g in graphs]
@@ -147,7 +155,7 @@ def fill_expansion(
     act = parse_activation(activation) if activation else None
     if quantity == "trace" and not p:
         raise SpecError("trace expansions need --p (number of Ginibre factors)")
-    graphs, sizes = plan if plan is not None else plan_expansion(arch, quantity, order, ensemble=ens, p=p, force=force)
+    graphs, sizes = plan if plan is not None else plan_expansion(arch, quantity, order, ensemble=ens, p=p, force=force, limit=limit)
     total = sum(sizes)
     if total > limit and not force:
         raise TooLarge(f"{quantity} order {order} needs {total:,} pairings ({len(graphs):,} graphs), over the limit {limit:,} (use --force)")
@@ -167,9 +175,11 @@ def fill_expansion(
         for index, (cert, g) in enumerate(graphs, start=1):
             label = f"{shape}.{abbrev}.o{order}.{index}"
             summary.labels.append(label)
+            # n_pairings of the shared row is the Gaussian count, whatever this fill's ensemble
+            n_gauss = sizes[index - 1] if ens.name == "gaussian" else count_pairings(g, "gaussian")
             rows.append(dict(shape=shape, quantity=quantity, order=order, index=index, label=label, certificate=cert,
                              graph_json=json.dumps(g.to_json()), n_vertices=g.n_slots, n_edges=g.n_edges,
-                             coefficient=g.coefficient, n_pairings=sizes[index - 1], n_orbits=None,
+                             coefficient=g.coefficient, n_pairings=n_gauss, n_orbits=None,
                              n_automorphisms=None, complete=False, provenance_id=prov_id))
         insert_ignore(s, m.OperatorGraph, rows, ["shape", "quantity", "order", "certificate"])
         ids = dict(s.execute(select(m.OperatorGraph.certificate, m.OperatorGraph.id).where(
@@ -179,7 +189,7 @@ def fill_expansion(
                                             n_pairings=total, status="running", provenance_id=prov_id)],
                       ["spec_hash", "shape", "quantity", "order", "ensemble", "activation"])
 
-    done_graphs = {row[0] for row in _complete_graphs(engine, ids.values(), str(ens))}
+    done_graphs = _complete_graphs(engine, ids.values(), str(ens))
     results = _sum_pairings([g for _, g in graphs], sizes, ens, quantity, xp, workers, scheduler, processes)
     series: dict = defaultdict(Fraction)
     done = 0
@@ -189,7 +199,7 @@ def fill_expansion(
             series[(e, factors)] += w
         for (e, _surf), c in census.items():
             summary.by_exponent[e] = summary.by_exponent.get(e, 0) + c
-        if gid in done_graphs:
+        if gid in done_graphs and not _needs_more_orbits(done_graphs[gid], g, ens, size, budget):
             summary.graphs_skipped += 1
         else:
             n_orb, n_agg = _store_graph(engine, g, gid, ens, size, census, budget, prov_id, quantity, values)
@@ -200,6 +210,9 @@ def fill_expansion(
         if progress is not None:
             progress(done, total)
 
+    if values:
+        _store_evaluated(engine, arch, shape, quantity, order, str(ens), act_name, list(ids.values()), values, prov_id)
+
     with Session(engine) as s, s.begin():
         summary_json = {
             "series": _series_json(series, None),
@@ -209,7 +222,7 @@ def fill_expansion(
         s.execute(update(m.Expansion).where(m.Expansion.spec_hash == _spec_hash(arch), m.Expansion.shape == shape,
                                             m.Expansion.quantity == quantity, m.Expansion.order == order,
                                             m.Expansion.ensemble == str(ens), m.Expansion.activation == act_name)
-                  .values(status="complete", summary_json=json.dumps(summary_json)))
+                  .values(status="complete", summary_json=json.dumps(summary_json), provenance_id=prov_id))
         _finish(s, prov_id)
     summary.seconds = time.perf_counter() - t0
     return summary
@@ -298,14 +311,40 @@ def _series_json(series: dict, values: dict | None) -> dict:
     return {j: {k: str(v) for k, v in sorted(terms.items()) if v} for j, terms in sorted(out.items(), key=lambda kv: int(kv[0]))}
 
 
-def _complete_graphs(engine, gids, ensemble: str):
+def _complete_graphs(engine, gids, ensemble: str) -> dict[int, tuple[int | None, int]]:
+    """Graphs complete for ``ensemble``: graph id -> (n_orbits, number of stored orbit rows)."""
+    from sqlalchemy import func
+
     gids = list(gids)
     if not gids:
-        return []
+        return {}
+    out: dict[int, tuple[int | None, int]] = {}
     with Session(engine) as s:
-        # a graph is complete for an ensemble when its aggregate rows exist (written in the same transaction)
-        return s.execute(select(m.PairingAggregate.graph_id).where(m.PairingAggregate.graph_id.in_(gids),
-                                                                   m.PairingAggregate.ensemble == ensemble).distinct()).all()
+        for start in range(0, len(gids), 10_000):
+            part = gids[start:start + 10_000]
+            stored = (select(m.Pairing.graph_id, func.count().label("n")).where(m.Pairing.graph_id.in_(part),
+                                                                               m.Pairing.ensemble == ensemble)
+                      .group_by(m.Pairing.graph_id).subquery())
+            rows = s.execute(select(m.GraphEnsemble.graph_id, m.GraphEnsemble.n_orbits, stored.c.n)
+                             .outerjoin(stored, stored.c.graph_id == m.GraphEnsemble.graph_id)
+                             .where(m.GraphEnsemble.graph_id.in_(part), m.GraphEnsemble.ensemble == ensemble,
+                                    m.GraphEnsemble.complete.is_(True))).all()
+            out.update({gid: (n_orbits, n or 0) for gid, n_orbits, n in rows})
+    return out
+
+
+def _needs_more_orbits(state: tuple[int | None, int], g, ens, size: int, budget: int) -> bool:
+    """A complete graph whose stored orbit rows are fewer than this fill's budget asks for.
+
+    Orbit rows are the first representatives in rank order, so storing more of them extends the
+    stored prefix: fills with different budgets end with the largest budget's rows, in any order.
+    """
+    n_orbits, stored = state
+    if budget <= 0 or not size:
+        return False
+    if n_orbits is None:  # not computed by an earlier fill (budget 0): compute when affordable
+        return not (ens.is_gaussian or g.rule == "hermitian") or size <= ORBIT_LIMIT
+    return stored < min(budget, n_orbits)
 
 
 def _store_graph(engine, g, gid: int, ens, size: int, census: dict, budget: int, prov_id: int, quantity: str, values) -> tuple[int, int]:
@@ -327,7 +366,7 @@ def _store_graph(engine, g, gid: int, ens, size: int, census: dict, budget: int,
                 pairs = space.pairs(rank)
                 pair_rows.append(dict(graph_id=gid, ensemble=str(ens), rank=rank, blocks_json=json.dumps([list(x) for x in pairs]),
                                       multiplicity=mult, provenance_id=prov_id))
-                emb_rows.append((rank, _embedding_row(g, pairs, space, rank, quantity, values)))
+                emb_rows.append((rank, _embedding_row(g, pairs, space, rank, quantity)))
         else:
             perms = automorphisms(g)
             n_aut = len(perms)
@@ -354,26 +393,72 @@ def _store_graph(engine, g, gid: int, ens, size: int, census: dict, budget: int,
             pid = dict(s.execute(select(m.Pairing.rank, m.Pairing.id).where(m.Pairing.graph_id == gid, m.Pairing.ensemble == str(ens))).all())
             insert_ignore(s, m.Embedding, [dict(pairing_id=pid[rank], **row) for rank, row in emb_rows], ["pairing_id"])
         insert_ignore(s, m.PairingAggregate, agg_rows, ["graph_id", "ensemble", "n_exponent", "surface"])
-        s.execute(update(m.OperatorGraph).where(m.OperatorGraph.id == gid).values(complete=True, n_orbits=n_orbits, n_automorphisms=n_aut))
+        insert_ignore(s, m.GraphEnsemble, [dict(graph_id=gid, ensemble=str(ens), n_pairings=size, n_orbits=n_orbits, complete=True,
+                                                provenance_id=prov_id)], ["graph_id", "ensemble"])
+        if n_orbits is not None:  # a budget-0 fill came first: fill in what it did not compute
+            s.execute(update(m.GraphEnsemble).where(m.GraphEnsemble.graph_id == gid, m.GraphEnsemble.ensemble == str(ens),
+                                                    m.GraphEnsemble.n_orbits.is_(None)).values(n_orbits=n_orbits))
+        # the shared graph row: its automorphism count is a graph invariant (first computed wins, all
+        # equal); n_orbits and complete are those of the Gaussian ensemble only
+        if n_aut is not None:
+            s.execute(update(m.OperatorGraph).where(m.OperatorGraph.id == gid, m.OperatorGraph.n_automorphisms.is_(None))
+                      .values(n_automorphisms=n_aut))
+        if ens.name == "gaussian":
+            s.execute(update(m.OperatorGraph).where(m.OperatorGraph.id == gid).values(complete=True))
+            if n_orbits is not None:
+                s.execute(update(m.OperatorGraph).where(m.OperatorGraph.id == gid).values(n_orbits=n_orbits))
     return len(pair_rows), len(agg_rows)
 
 
-def _embedding_row(g, pairs, space, rank: int, quantity: str, values) -> dict:
+def _embedding_row(g, pairs, space, rank: int, quantity: str, values=None) -> dict:
     emb = embed_one(g, pairs)
     terms = aggregate(g, embed_batch(g, space.unrank(rank, rank + 1)), marked=quantity == "ntk")
     contrib = [format_term(w, f, e) for (e, _s, f), w in terms.items()]
     cjson = {"terms": [{"N": e, "weight": str(w), "factors": dict(f)} for (e, _s, f), w in terms.items()],
              "quotient_certificate": emb.quotient_certificate}
-    if values:
-        ev = []
-        for (e, _s, f), w in terms.items():
-            c, rest = _partial(f, values)
-            ev.append(format_term(w * c, rest, e))
-        cjson["evaluated"] = ev
     return dict(kind=emb.kind, V=emb.V, E=emb.E, F=emb.F, chi=emb.chi, genus=emb.genus, crosscaps=emb.crosscaps,
                 orientable=emb.orientable, n_exponent=emb.n_exponent, leading=emb.leading,
                 quotient_json=json.dumps([list(q) for q in emb.quotient_edges]),
                 contribution=" + ".join(contrib) if contrib else "0", contribution_json=json.dumps(cjson))
+
+
+def _evaluate_terms(contribution_json: str, values: dict) -> list[str] | None:
+    """An embedding's symbolic terms with ``values`` substituted (``None`` when it has none)."""
+    terms = json.loads(contribution_json).get("terms")
+    if terms is None:
+        return None
+    out = []
+    for t in terms:
+        c, rest = _partial(tuple(t["factors"].items()), values)
+        out.append(format_term(Fraction(t["weight"]) * c, rest, t["N"]))
+    return out
+
+
+def _store_evaluated(engine, arch, shape, quantity, order, ensemble: str, act_name: str, gids: list, values: dict,
+                     prov_id: int) -> int:
+    """Evaluated contributions of every stored pairing of the expansion's graphs (missing ones only).
+
+    Computed from the shared embedding's symbolic terms, so they do not depend on which fill stored
+    the embedding; keyed by ``(expansion, pairing)``.
+    """
+    with Session(engine) as s, s.begin():
+        xid = s.scalar(select(m.Expansion.id).where(m.Expansion.spec_hash == _spec_hash(arch), m.Expansion.shape == shape,
+                                                    m.Expansion.quantity == quantity, m.Expansion.order == order,
+                                                    m.Expansion.ensemble == ensemble, m.Expansion.activation == act_name))
+        have = set(s.scalars(select(m.EvaluatedContribution.pairing_id).where(m.EvaluatedContribution.expansion_id == xid)))
+        rows = []
+        for start in range(0, len(gids), 10_000):
+            part = gids[start:start + 10_000]
+            for pid, cj in s.execute(select(m.Pairing.id, m.Embedding.contribution_json).join(m.Embedding, m.Embedding.pairing_id == m.Pairing.id)
+                                     .where(m.Pairing.graph_id.in_(part), m.Pairing.ensemble == ensemble)):
+                if pid in have:
+                    continue
+                ev = _evaluate_terms(cj, values)
+                if ev is None:
+                    continue
+                rows.append(dict(expansion_id=xid, pairing_id=pid, contribution=" + ".join(ev) if ev else "0",
+                                 contribution_json=json.dumps(ev), provenance_id=prov_id))
+        return insert_ignore(s, m.EvaluatedContribution, rows, ["expansion_id", "pairing_id"])
 
 
 def _canonical_blocks(blocks, perms) -> tuple:

@@ -7,6 +7,13 @@ same schema: the tests check that models and migrations agree).  A database at a
 is upgraded by ``graphexp db upgrade``; every other command calls :func:`ensure_schema`, which
 refuses an outdated database with one line (as Optuna's ``check_table_schema_compatibility``).
 
+Schema creation is atomic: tables, views and the Alembic stamp are written in *one* transaction
+(DDL is transactional on SQLite and PostgreSQL; SQLite's driver is told not to commit around DDL
+and the transaction starts with ``BEGIN IMMEDIATE``; PostgreSQL takes an advisory lock), so a
+killed creation leaves nothing, and concurrent first commands create the schema once.  A partial
+schema of our own (tables that match the models, some missing, no stamp: left by an older,
+non-atomic version) is finished and stamped by the next command, without a manual upgrade.
+
 Examples
 --------
 >>> import tempfile
@@ -27,10 +34,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL
 
-from .engine import REPO_ROOT, get_engine
+from ..errors import CatalogueError, SchemaOutdated
+from .engine import REPO_ROOT, get_engine, translate_errors
 from .models import Base
 
 __all__ = [
@@ -51,11 +59,8 @@ MIGRATIONS_DIR = REPO_ROOT / "migrations"
 OUTDATED_MESSAGE = "catalogue schema is out of date: run `graphexp db upgrade`"
 
 
-class SchemaOutdated(RuntimeError):
-    """The database is not at the head revision of the migrations (message: one line)."""
-
-    def __init__(self, message: str = OUTDATED_MESSAGE) -> None:
-        super().__init__(message)
+#: PostgreSQL advisory lock key that serialises schema creation (any fixed 64-bit number)
+SCHEMA_LOCK_KEY = 0x6772617068657870  # "graphexp"
 
 
 def alembic_config(url: str | URL | Engine | None = None) -> Config:
@@ -93,29 +98,91 @@ def upgrade(url: str | URL | Engine | None = None, revision: str = "head") -> st
     """Bring the catalogue at ``url`` to ``revision`` (default head); return the revision reached.
 
     A fresh database without any catalogue table gets ``Base.metadata.create_all`` (views
-    included) and a stamp of head.  A database with catalogue tables but no ``alembic_version``
-    is stamped when its tables match the models, else refused with :class:`SchemaOutdated`.
+    included) and a stamp of head, in one transaction.  A database with catalogue tables but no
+    ``alembic_version`` is finished and stamped when its tables match the models (a partial
+    schema of our own), else refused with :class:`SchemaOutdated`.
     """
     engine = url if isinstance(url, Engine) else get_engine(url)
-    config = alembic_config(engine)
-    current = current_revision(engine)
-    if current is None:
-        tables = set(inspect(engine).get_table_names()) & set(Base.metadata.tables)
-        if not tables and revision == "head":
-            Base.metadata.create_all(engine)
-            command.stamp(config, "head")
+    with translate_errors(engine.url):
+        if revision == "head" and create_schema(engine):
             return current_revision(engine)
-        if tables and not _matches_models(engine):
-            raise SchemaOutdated(
-                "catalogue tables exist without an alembic_version and differ from the models: "
-                "recreate the database or stamp it by hand"
-            )
-        if tables:
-            command.stamp(config, "head")
-            if revision == "head":
-                return current_revision(engine)
-    command.upgrade(config, revision)
-    return current_revision(engine)
+        config = alembic_config(engine)
+        current = current_revision(engine)
+        if current is not None and current not in _known_revisions():
+            raise CatalogueError(_unknown_revision_message(current))
+        if current is None:
+            tables = set(inspect(engine).get_table_names()) & set(Base.metadata.tables)
+            if tables and not _matches_models(engine):
+                raise SchemaOutdated(
+                    "catalogue tables exist without an alembic_version and differ from the models: "
+                    "recreate the database or stamp it by hand"
+                )
+            if tables:
+                command.stamp(config, "head")
+                if revision == "head":
+                    return current_revision(engine)
+        command.upgrade(config, revision)
+        return current_revision(engine)
+
+
+def create_schema(engine: Engine) -> bool:
+    """Create (or finish) the schema and stamp head in one transaction; ``True`` when it did.
+
+    Does nothing and returns ``False`` when the database is stamped already, or when catalogue
+    tables without a stamp differ from the models (not a partial schema of ours).  Safe against
+    kills (nothing is committed until the stamp is written) and against concurrent callers
+    (SQLite ``BEGIN IMMEDIATE``, PostgreSQL ``pg_advisory_xact_lock``: the second one finds the
+    stamp and returns).
+    """
+    if current_revision(engine) is not None:
+        return False
+    ddl_engine = _ddl_engine(engine)
+    try:
+        with ddl_engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEMA_LOCK_KEY})
+            if MigrationContext.configure(conn).get_current_revision() is not None:
+                return False  # another process created it while we waited for the lock
+            present = set(inspect(conn).get_table_names()) & set(Base.metadata.tables)
+            if present and not _own_partial_schema(conn, present):
+                return False
+            Base.metadata.create_all(conn, checkfirst=True)
+            MigrationContext.configure(conn).stamp(ScriptDirectory(str(MIGRATIONS_DIR)), "head")
+        return True
+    finally:
+        if ddl_engine is not engine:
+            ddl_engine.dispose()
+
+
+def _ddl_engine(engine: Engine) -> Engine:
+    """An engine whose transactions really enclose DDL (pysqlite commits around DDL by default)."""
+    db = engine.url.database or ""
+    if engine.dialect.name != "sqlite" or db in ("", ":memory:") or "mode=memory" in db:
+        return engine  # in-memory SQLite is private to its connection: nothing survives a kill anyway
+    from .engine import SQLITE_BUSY_TIMEOUT_MS, _setup_sqlite
+
+    ddl = create_engine(engine.url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(ddl, "connect")
+    def _connect(dbapi_connection, record):  # noqa: ANN001
+        _setup_sqlite(dbapi_connection, record)
+        dbapi_connection.isolation_level = None  # no implicit BEGIN/COMMIT from the driver
+
+    @event.listens_for(ddl, "begin")
+    def _begin(conn):  # noqa: ANN001
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return ddl
+
+
+def _own_partial_schema(conn, present: set[str]) -> bool:
+    """Every catalogue table present has exactly the model's columns (some tables may be missing)."""
+    insp = inspect(conn)
+    for name in present:
+        have = {c["name"] for c in insp.get_columns(name)}
+        if have != {c.name for c in Base.metadata.tables[name].columns}:
+            return False
+    return True
 
 
 def downgrade(url: str | URL | Engine | None = None, revision: str = "base") -> str | None:
@@ -126,23 +193,79 @@ def downgrade(url: str | URL | Engine | None = None, revision: str = "base") -> 
 
 
 def check_schema(engine: Engine) -> None:
-    """Raise :class:`SchemaOutdated` unless the database is stamped with the head revision."""
-    if current_revision(engine) != head_revision():
-        raise SchemaOutdated()
+    """Raise unless the database is stamped with the head revision and has the models' columns.
+
+    Raises
+    ------
+    SchemaOutdated
+        Stamped with an older revision (or not at all): ``graphexp db upgrade``.
+    CatalogueError
+        Stamped with a revision this code does not know (a newer graphexp-db), or at head with
+        tables or columns missing (altered by hand).
+    """
+    current = current_revision(engine)
+    if current == head_revision():
+        missing = _missing_columns(engine)
+        if missing:
+            raise CatalogueError(
+                f"catalogue is at revision {current} but lacks {', '.join(missing[:5])}"
+                f"{' …' if len(missing) > 5 else ''} (altered by hand?): restore it from a backup or rebuild it "
+                "in a new file with `graphexp build`"
+            )
+        return
+    if current is not None and current not in _known_revisions():
+        raise CatalogueError(_unknown_revision_message(current))
+    raise SchemaOutdated(OUTDATED_MESSAGE)
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Create the schema on an empty database; otherwise check it is current.
+    """Create the schema on an empty database (or finish a partial one of ours); else check it.
 
     Raises
     ------
     SchemaOutdated
         The database has tables (or a revision) but is not at head: ``graphexp db upgrade``.
+    CatalogueError
+        The database cannot be used (bad URL, unreachable server, not a catalogue file, read-only,
+        unknown revision, missing columns): the message says what to do.
     """
-    if current_revision(engine) is None and not set(inspect(engine).get_table_names()) & set(Base.metadata.tables):
-        upgrade(engine)
-        return
-    check_schema(engine)
+    with translate_errors(engine.url):
+        if current_revision(engine) is None:
+            create_schema(engine)
+        check_schema(engine)
+
+
+def _known_revisions() -> set[str]:
+    return {s.revision for s in ScriptDirectory(str(MIGRATIONS_DIR)).walk_revisions()}
+
+
+def _unknown_revision_message(current: str) -> str:
+    return (f"catalogue is stamped with schema revision {current!r}, unknown to this graphexp-db "
+            f"(head {head_revision()}; made by a newer version?): use that version, or a new catalogue file")
+
+
+def _missing_columns(engine: Engine) -> list[str]:
+    """``table.column`` (or ``table``) of the models that the database lacks (one query)."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            rows = conn.execute(text("SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p "
+                                     "WHERE m.type = 'table'")).all()
+        elif conn.dialect.name == "postgresql":
+            rows = conn.execute(text("SELECT table_name, column_name FROM information_schema.columns "
+                                     "WHERE table_schema = current_schema()")).all()
+        else:
+            insp = inspect(conn)
+            rows = [(t, c["name"]) for t in insp.get_table_names() for c in insp.get_columns(t)]
+    have: dict[str, set[str]] = {}
+    for table, column in rows:
+        have.setdefault(table, set()).add(column)
+    missing = []
+    for name, table in Base.metadata.tables.items():
+        if name not in have:
+            missing.append(f"table {name}")
+            continue
+        missing.extend(f"{name}.{c.name}" for c in table.columns if c.name not in have[name])
+    return missing
 
 
 def _matches_models(engine: Engine) -> bool:

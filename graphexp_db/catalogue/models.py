@@ -67,6 +67,8 @@ __all__ = [
     "Pairing",
     "Embedding",
     "PairingAggregate",
+    "GraphEnsemble",
+    "EvaluatedContribution",
     "FiniteWidth",
     "LimitValue",
     "JacobianMoment",
@@ -74,7 +76,6 @@ __all__ = [
     "GraphSumConvergence",
     "Simulation",
     "SimulationPoint",
-    "Job",
     "VIEWS",
     "utcnow",
 ]
@@ -263,7 +264,14 @@ class Expansion(HasProvenance, Base):
 
 
 class OperatorGraph(HasProvenance, Base):
-    """A canonical operator graph of ``(shape, quantity, order)`` with an LMFDB-style label."""
+    """A canonical operator graph of ``(shape, quantity, order)`` with an LMFDB-style label.
+
+    The row is shared by every expansion of its ``(shape, quantity, order)``, whatever their
+    ensemble, activation or numeric parameters, so it holds only what is common to all of them:
+    ``n_pairings`` is the number of Gaussian (real) Wick pairings, a function of the graph alone;
+    ``n_orbits`` and ``complete`` are those of the Gaussian ensemble (written only by Gaussian
+    fills); per-ensemble values are in :class:`GraphEnsemble`.
+    """
 
     __tablename__ = "operator_graph"
     __table_args__ = (UniqueConstraint("shape", "quantity", "order", "certificate"),)
@@ -347,6 +355,39 @@ class PairingAggregate(HasProvenance, Base):
     contribution_json: Mapped[str | None] = mapped_column(Text())
 
     graph: Mapped[OperatorGraph] = relationship(back_populates="aggregates", lazy="raise")
+
+
+class GraphEnsemble(HasProvenance, Base):
+    """What a graph's pairings are in one weight ensemble: their number, orbits, completion."""
+
+    __tablename__ = "graph_ensemble"
+    __table_args__ = (UniqueConstraint("graph_id", "ensemble"),)
+
+    id: Mapped[IntPK]
+    graph_id: Mapped[GraphFK]
+    ensemble: Mapped[str]
+    n_pairings: Mapped[Count]
+    n_orbits: Mapped[int | None]
+    complete: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+    graph: Mapped[OperatorGraph] = relationship(lazy="raise")
+
+
+class EvaluatedContribution(HasProvenance, Base):
+    """A stored pairing's contribution evaluated for one expansion's activation, sw and sb.
+
+    Embeddings are shared by every expansion of their graph; the evaluated value depends on the
+    expansion (its architecture's numbers and its activation), so it is keyed by both.
+    """
+
+    __tablename__ = "evaluated_contribution"
+    __table_args__ = (UniqueConstraint("expansion_id", "pairing_id"),)
+
+    id: Mapped[IntPK]
+    expansion_id: Mapped[int] = mapped_column(IdType, ForeignKey("expansion.id", ondelete="CASCADE"), index=True)
+    pairing_id: Mapped[int] = mapped_column(IdType, ForeignKey("pairing.id", ondelete="CASCADE"), index=True)
+    contribution: Mapped[str] = mapped_column(Text())
+    contribution_json: Mapped[JsonText]
 
 
 class FiniteWidth(HasProvenance, Base):
@@ -471,21 +512,6 @@ class SimulationPoint(Base):
     extra_json: Mapped[str | None] = mapped_column(Text())
 
     simulation: Mapped[Simulation] = relationship(back_populates="points", lazy="raise")
-
-
-class Job(Base):
-    """Progress of a long fill (cursor out of total), for resumption and progress display."""
-
-    __tablename__ = "job"
-
-    id: Mapped[IntPK]
-    kind: Mapped[str]
-    key: Mapped[str] = mapped_column(String(255), unique=True)
-    status: Mapped[str] = mapped_column(String(16))
-    cursor: Mapped[int] = mapped_column(BigInteger(), default=0, server_default=text("0"))
-    total: Mapped[int] = mapped_column(BigInteger(), default=0, server_default=text("0"))
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-    provenance_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("provenance.id"), index=True)
 
 
 # --------------------------------------------------------------------------- views

@@ -42,7 +42,8 @@ from .._version import code_version
 from ..spec import canonical_json
 from .models import Architecture, Base, Provenance, utcnow
 
-__all__ = ["new_provenance", "finish_provenance", "insert_ignore", "get_or_create_architecture", "MAX_PARAMETERS"]
+__all__ = ["new_provenance", "finish_provenance", "insert_ignore", "get_or_create_architecture", "logical_dump",
+           "MAX_PARAMETERS"]
 
 #: Bound parameters per statement: SQLite allows 32766 (since 3.32), PostgreSQL 65535.
 MAX_PARAMETERS = 30_000
@@ -170,6 +171,72 @@ def get_or_create_architecture(session: Session, spec: Any, provenance_id: int |
     )
     insert_ignore(session, Architecture, [row], ["spec_hash"])
     return session.scalars(select(Architecture).where(Architecture.spec_hash == spec.spec_hash)).one()
+
+
+def logical_dump(engine: Any) -> dict[str, list[tuple]]:
+    """Every row of every catalogue table by natural keys: the catalogue's content, ids left out.
+
+    Surrogate ids are replaced by the natural key of the row they point to (recursively), a
+    ``provenance_id`` by the provenance's ``method`` (its times, host and parameters say *when*
+    and *by which run* a row was written, not what it holds), and the ``provenance`` table itself
+    is left out.  Two catalogues hold the same results iff their dumps are equal, whatever the
+    order in which they were filled.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        A catalogue at the current schema.
+
+    Returns
+    -------
+    dict
+        Table name -> sorted list of row tuples ``((column, value), ...)``.
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> from graphexp_db.spec import parse_arch
+    >>> from graphexp_db.catalogue.engine import session_scope
+    >>> engine = create_engine("sqlite://")
+    >>> Base.metadata.create_all(engine)
+    >>> with session_scope(engine) as s:
+    ...     _ = get_or_create_architecture(s, parse_arch("mlp:L=1"))
+    >>> [dict(r)["spec"] for r in logical_dump(engine)["architecture"]], dict(logical_dump(engine)["architecture"][0])["provenance_id"]
+    (['mlp:L=1,sw=1,sb=0'], 'architecture')
+    """
+    from sqlalchemy import UniqueConstraint, inspect
+
+    present = set(inspect(engine).get_table_names())
+    tables = [t for t in Base.metadata.sorted_tables if t.name in present and t.name != "provenance"]
+    out: dict[str, list[tuple]] = {}
+    with engine.connect() as conn:
+        methods = dict(conn.execute(select(Provenance.id, Provenance.method)).all())
+        raw = {t.name: {row._mapping["id"]: dict(row._mapping) for row in conn.execute(select(t))} for t in tables}
+    nk_cols: dict[str, list[str]] = {}
+    for t in tables:
+        uniques = [c for c in t.constraints if isinstance(c, UniqueConstraint)]
+        cols = [c.name for c in uniques[0].columns] if uniques else [c.name for c in t.columns if c.unique]
+        nk_cols[t.name] = cols or [c.name for c in t.columns if c.name != "id"]
+    fks = {t.name: {fk.parent.name: fk.column.table.name for fk in t.foreign_keys} for t in tables}
+
+    def value(table: str, col: str, v: Any) -> Any:
+        target = fks[table].get(col)
+        if v is None or target is None:
+            return v
+        if target == "provenance":
+            return methods.get(v)
+        return key(target, v)
+
+    def key(table: str, rid: Any) -> tuple:
+        row = raw[table][rid]
+        return tuple(value(table, c, row[c]) for c in nk_cols[table])
+
+    for t in tables:
+        rows = []
+        for row in raw[t.name].values():
+            rows.append(tuple((c, value(t.name, c, v)) for c, v in row.items() if c != "id"))
+        out[t.name] = sorted(rows, key=repr)
+    return out
 
 
 def _depth(spec: Any) -> int | None:

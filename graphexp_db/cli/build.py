@@ -21,17 +21,17 @@ def build(
     json_out: JsonOut = False,
 ) -> None:
     """Fill the catalogue with a preset; idempotent and resumable (re-running skips finished work)."""
-    from ..catalogue.engine import get_engine
-    from ..catalogue.migrate import SchemaOutdated, ensure_schema
+    from ..catalogue.engine import get_engine, translate_errors
+    from ..catalogue.migrate import ensure_schema
     from ..catalogue.presets import PRESETS
-    from ..spec import SpecError
+    from ..errors import GraphexpError
 
     if preset not in PRESETS:
         fail(f"unknown preset {preset!r} (expected one of {', '.join(sorted(PRESETS))})")
     try:
         engine = get_engine(db)
         ensure_schema(engine)
-    except (SpecError, SchemaOutdated) as exc:
+    except GraphexpError as exc:
         fail(str(exc))
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -44,8 +44,9 @@ def build(
         for step in steps:
             bar.update(task, description=f"{preset}: {step.name}")
             try:
-                results.append(step.run(engine, device))
-            except SpecError as exc:
+                with translate_errors(engine.url):
+                    results.append(step.run(engine, device))
+            except GraphexpError as exc:
                 fail(f"{step.name}: {exc}")
             bar.advance(task)
     seconds = time.perf_counter() - t0

@@ -12,16 +12,16 @@ app = typer.Typer(name="db", help="Catalogue schema: Alembic migrations.", no_ar
 @app.command("upgrade")
 def upgrade_cmd(db: DbUrl = None, json_out: JsonOut = False) -> None:
     """Create the catalogue (fresh database) or apply the pending migrations; print the revision reached."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from ..catalogue.engine import get_engine
-    from ..catalogue.migrate import SchemaOutdated, head_revision, upgrade
+    from ..catalogue.engine import get_engine, translate_errors
+    from ..catalogue.migrate import head_revision, upgrade
+    from ..errors import GraphexpError
 
     try:
-        engine = get_engine(db)
-        revision = upgrade(engine)
-    except (SchemaOutdated, SQLAlchemyError, ValueError, OSError, ImportError) as exc:
-        fail(f"cannot upgrade the catalogue: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+        with translate_errors(db, connect=True):
+            engine = get_engine(db)
+            revision = upgrade(engine)
+    except GraphexpError as exc:
+        fail(f"cannot upgrade the catalogue: {exc}")
     url = engine.url.render_as_string(hide_password=True)
     if json_out:
         emit_json({"url": url, "revision": revision, "head": head_revision()})
@@ -32,16 +32,16 @@ def upgrade_cmd(db: DbUrl = None, json_out: JsonOut = False) -> None:
 @app.command("current")
 def current_cmd(db: DbUrl = None, json_out: JsonOut = False) -> None:
     """Print the database's revision and the code's head revision (exit 1 when they differ)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from ..catalogue.engine import get_engine
+    from ..catalogue.engine import get_engine, translate_errors
     from ..catalogue.migrate import current_revision, head_revision
+    from ..errors import GraphexpError
 
     try:
-        engine = get_engine(db)
-        current = current_revision(engine)
-    except (SQLAlchemyError, ValueError, OSError, ImportError) as exc:
-        fail(f"cannot read the catalogue: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+        with translate_errors(db, connect=True):
+            engine = get_engine(db)
+            current = current_revision(engine)
+    except GraphexpError as exc:
+        fail(f"cannot read the catalogue: {exc}")
     head = head_revision()
     if json_out:
         emit_json({"url": engine.url.render_as_string(hide_password=True), "revision": current, "head": head,

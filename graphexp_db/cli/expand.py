@@ -33,19 +33,29 @@ def expand(
     Without --activation the contributions stay symbolic in the activation coefficients c_k;
     with it they are also evaluated (input moments S<a>_<b> stay symbolic).
     """
-    from ..backend import DeviceError, get_xp
-    from ..catalogue.engine import get_engine
+    from ..errors import DeviceError, GraphexpError, SchemaOutdated, SpecError, TooLarge
+    from ..expand import check_size
+    from ..spec import check_quantity, parse_activation, parse_arch, parse_ensemble
+
+    try:
+        spec = parse_arch(arch) if arch else None
+        check_quantity(quantity, spec, None, p=p, ensemble=ensemble)  # cheap: before any size estimate
+        if quantity == "trace" and p is None:
+            p = 1
+        if not force:  # closed-form size estimate first: refuse in well under a second, nothing built
+            check_size(spec, quantity, order, p=p, ensemble=parse_ensemble(ensemble))
+        check_quantity(quantity, spec, order)  # the hard range of --order (also with --force)
+    except SpecError as exc:
+        fail(str(exc))
+
+    from ..backend import get_xp
+    from ..catalogue.engine import get_engine, translate_errors
     from ..catalogue.fill import fill_expansion, plan_expansion
-    from ..catalogue.migrate import SchemaOutdated, ensure_schema
-    from ..finite import DEFAULT_LIMIT, TooLarge
-    from ..spec import SpecError, check_quantity, parse_activation, parse_arch
+    from ..catalogue.migrate import ensure_schema
+    from ..finite import DEFAULT_LIMIT
 
     try:
         get_xp(device)
-        spec = parse_arch(arch) if arch else None
-        check_quantity(quantity, spec, order, p=p, ensemble=ensemble)  # cheap: before any size estimate
-        if quantity == "trace" and p is None:
-            p = 1
         if activation:
             parse_activation(activation)
         # validate and size the expansion before anything touches the database
@@ -55,7 +65,7 @@ def expand(
                            f"over the limit {DEFAULT_LIMIT:,} (use --force)")
         engine = get_engine(db)
         ensure_schema(engine)
-    except (SpecError, DeviceError, SchemaOutdated) as exc:
+    except (GraphexpError, DeviceError, SchemaOutdated) as exc:
         fail(str(exc))
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -68,10 +78,11 @@ def expand(
             def progress(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            summary = fill_expansion(engine, spec, quantity, order, ensemble=ensemble, activation=activation, p=p,
-                                     budget=budget, force=force, progress=progress, device=device, workers=workers,
-                                     scheduler=scheduler, plan=(graphs, sizes))
-    except SpecError as exc:
+            with translate_errors(engine.url):  # disk full, read-only, lost server: one line, committed work kept
+                summary = fill_expansion(engine, spec, quantity, order, ensemble=ensemble, activation=activation, p=p,
+                                         budget=budget, force=force, progress=progress, device=device, workers=workers,
+                                         scheduler=scheduler, plan=(graphs, sizes))
+    except GraphexpError as exc:
         fail(str(exc))
     if json_out:
         emit_json(summary.to_json())

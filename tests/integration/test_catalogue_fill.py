@@ -209,5 +209,9 @@ def test_cumulant_partitions_are_stored_as_orbits(tmp_path):
     with Session(engine) as s:
         g = s.execute(select(m.OperatorGraph).where(m.OperatorGraph.shape == "ginibre-p1")).scalar_one()
         mults = [int(v) for v in s.scalars(select(m.Pairing.multiplicity).where(m.Pairing.graph_id == g.id))]
+        ge = s.execute(select(m.GraphEnsemble).where(m.GraphEnsemble.graph_id == g.id)).scalar_one()
     # rademacher cumulants never vanish: the orbit sizes add up to every partition
-    assert sum(mults) == count_partitions(trace_word_graph(1, 3)) and len(mults) == g.n_orbits < sum(mults)
+    assert sum(mults) == count_partitions(trace_word_graph(1, 3)) == ge.n_pairings
+    assert ge.ensemble == "rademacher" and len(mults) == ge.n_orbits < sum(mults)
+    # the shared graph row keeps the Gaussian count and no rademacher orbit count
+    assert g.n_pairings == 15 and g.n_orbits is None and g.complete is False
