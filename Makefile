@@ -46,6 +46,9 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench_engine.py $(BENCH_ENGINE_ARGS)
 	$(BIN)/python -W ignore::UserWarning benchmarks/bench_limits.py
 	$(BIN)/python benchmarks/bench_montecarlo.py
+	$(BIN)/python benchmarks/bench_finite.py
+	$(BIN)/python benchmarks/bench_size_estimate.py
+	$(BIN)/python benchmarks/bench_hardening.py
 
 clean:
 	rm -rf $(VENV) $(DB) $(DB)-wal $(DB)-shm

@@ -735,7 +735,7 @@ def _pairings_of_order(dag: LayerDag, quantity: str, D: int, stop_above=None) ->
     bound computed first in O(trees), is returned alone (``"lower"``) when over ``stop_above``.
     Otherwise the full sum is returned (``"upper"``: isomorphic tuples merge in the catalogue).
     """
-    from .pair import double_factorial
+    from .counts import double_factorial
 
     vec_cache: dict = {}
 

@@ -144,6 +144,8 @@ def convergence(
             raise SpecError(f"x and y have different dimensions ({len(xs)} and {len(ys)})")
         if any(d < 0 for d in degs) or not degs:
             raise SpecError("--orders must be non-negative integers")
+        if max(degs) > 40 or len(degs) > 64:
+            raise SpecError(f"--orders takes at most 64 Taylor degrees of at most 40, got {len(degs)} up to {max(degs)}")
         if store:
             from ..catalogue.limits_store import store_graph_sum_convergence
 

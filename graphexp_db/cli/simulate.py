@@ -23,8 +23,8 @@ Arch = Annotated[str, typer.Option("--arch", help="Architecture spec: mlp:L=..,s
 Act = Annotated[str, typer.Option("--activation", help="relu, tanh, erf, sin, gelu, identity or poly:c0,c1,...")]
 Ens = Annotated[str, typer.Option("--ensemble", help="Weight ensemble: gaussian, rademacher, uniform, sparse:p, complex.")]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed (each sweep task derives its own from it).")]
-Samples = Annotated[int, typer.Option("--samples", help="Independent networks (>= 2).")]
-Width = Annotated[int, typer.Option("--width", help="Hidden width N.")]
+Samples = Annotated[int, typer.Option("--samples", help="Independent networks (2 .. 10^7).", max=10**7)]
+Width = Annotated[int, typer.Option("--width", help="Hidden width N (1 .. 32768).", max=32768)]
 Widths = Annotated[str, typer.Option("--widths", help="Comma-separated widths N.")]
 Workers = Annotated[int | None, typer.Option("--workers", help="Run the sweep on a Dask LocalCluster with K workers.")]
 Scheduler = Annotated[str | None, typer.Option("--scheduler", help="Run the sweep on the Dask scheduler at ADDR.")]
@@ -88,7 +88,7 @@ def fourpoint(arch: Arch, activation: Act = "relu",
 @app.command("jacobian")
 def jacobian(arch: Arch, activation: Act = "relu",
              q_in: Annotated[float, typer.Option("--q-in", help="q_in = |x|^2 / N.")] = 1.0,
-             width: Width = 256, samples: Samples = 10, kmax: Annotated[int, typer.Option("--kmax", help="Highest moment k.")] = 4,
+             width: Width = 256, samples: Samples = 10, kmax: Annotated[int, typer.Option("--kmax", help="Highest moment k (1 .. 64).", min=1, max=64)] = 4,
              seed: Seed = 0, ensemble: Ens = "gaussian", device: Device = "cpu", db: DbUrl = None,
              png: Png = None, json_out: JsonOut = False) -> None:
     """Moments (1/N) tr[(J J^T)^k], k = 1..K, of the input-output Jacobian of a square MLP, with stderrs and limits."""
@@ -141,7 +141,7 @@ def ntk_rate(arch: Arch, activation: Act = "relu", widths: Widths = "32,64,128,2
 @app.command("universality")
 def universality(arch: Arch, activation: Act = "tanh",
                  ensembles: Annotated[str, typer.Option("--ensembles", help="Semicolon-separated ensembles.")] = "gaussian;rademacher;uniform;sparse:1/2;complex",
-                 width: Width = 128, samples: Samples = 16, kmax: Annotated[int, typer.Option("--kmax")] = 4,
+                 width: Width = 128, samples: Samples = 16, kmax: Annotated[int, typer.Option("--kmax", help="Highest moment k (1 .. 64).", min=1, max=64)] = 4,
                  q_in: Annotated[float, typer.Option("--q-in")] = 1.0, seed: Seed = 0, device: Device = "cpu",
                  workers: Workers = None, scheduler: Scheduler = None, db: DbUrl = None, json_out: JsonOut = False) -> None:
     """Jacobian moments for each weight ensemble next to the (common) limit, and the non-universal 1/N term."""
