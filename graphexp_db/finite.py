@@ -289,6 +289,11 @@ def _check_budget(arch, act, quantity, max_order, limit) -> None:
     """
     if max_order is not None or not act.is_polynomial:
         return
+    if getattr(arch, "kind", None) == "resnet" and arch.L is not None and arch.L > 2 and limit < 10**12:
+        # the ResNet state is the empirical moments of h_l: complete polynomials grow fast with L
+        # (covariance at L = 3: seconds; 4-point at L = 3: minutes)
+        raise TooLarge(f"the complete {quantity} polynomial of {arch} grows quickly beyond L = 2; use --max-order J "
+                       "(exact through N^-J) or --force")
     D = max(len(act.poly_coeffs) - 1, 1)
     depth = len(layer_dag(arch).parents) - 2
     n_vars = 1 if quantity == "fourpoint" else 3

@@ -50,7 +50,8 @@ from .expand import LayerDag, layer_dag
 from .layer_algebra import LayerEngine, _mono, _nz, _sites, _topological
 from .moments import EXACT, method_of, oracle_for
 from .recursion_cumulant import CumulantEngine as _CumulantEngine
-from .spec import DagSpec, MLPSpec, SpecError, parse_activation, parse_ensemble
+from .recursion_resnet import ResNetEngine
+from .spec import DagSpec, MLPSpec, ResNetSpec, SpecError, parse_activation, parse_ensemble
 
 __all__ = ["series", "QUANTITIES", "supports"]
 
@@ -66,9 +67,19 @@ def supports(arch, ensemble="gaussian", activation=None, quantity: str = "covari
     >>> supports(parse_arch("mlp:L=3"), "rademacher", "poly:0,1,1") is None
     True
     """
-    if not isinstance(arch, (MLPSpec, DagSpec)):
-        return "the layer recursion covers MLPs and layer DAGs (ResNet branches share matrices across layers)"
     ens = parse_ensemble(ensemble)
+    if isinstance(arch, ResNetSpec):
+        if arch.L is None:
+            return "resnet:L=inf is the ODE limit; finite-width series need a finite depth"
+        if not ens.is_gaussian or ens.is_complex:
+            return f"the ResNet layer recursion assumes Gaussian weights, got {ens}"
+        if activation is not None and not parse_activation(activation).is_polynomial:
+            return "the ResNet layer recursion needs a polynomial activation (its state is the empirical moments of h_l)"
+        if quantity == "ntk":
+            return "the ResNet NTK mean is not in the layer recursion"
+        return None
+    if not isinstance(arch, (MLPSpec, DagSpec)):
+        return "the layer recursion covers MLPs, layer DAGs and finite-L ResNets"
     if ens.is_gaussian:
         if ens.is_complex:
             return "complex weights are for trace words; networks take real ensembles"
@@ -117,6 +128,8 @@ def series(arch, activation, xs, quantity: str, *, max_order: int | None = None,
     ens = parse_ensemble(ensemble)
     if not ens.is_gaussian:
         return _CumulantEngine(layer_dag(arch), arch, act, ens, xs, quantity, max_order).run()
+    if isinstance(arch, ResNetSpec):
+        return ResNetEngine(arch, act, [[Fraction(v) for v in x] for x in xs], quantity, max_order).run()
     exact = method_of(act) == EXACT
     if max_order is None and not exact:
         raise SpecError(f"{act} is not a polynomial: give max_order (the series in 1/N does not terminate)")

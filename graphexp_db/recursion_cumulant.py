@@ -11,10 +11,9 @@ biases are i.i.d. from a symmetric ensemble (rademacher, uniform, sparse:p), pol
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from fractions import Fraction
 
-from .layer_algebra import LayerEngine, Moments, _topological
+from .layer_algebra import MOMENT_OBSERVABLES, LayerEngine, Moments, _topological, connected_series
 from .spec import SpecError
 
 __all__ = ["CumulantEngine"]
@@ -190,40 +189,10 @@ class CumulantEngine(LayerEngine):
 
     def run(self) -> dict:
         sink = self.dag.sink
-        if self.quantity == "covariance":
-            obs = [self._moment(sink, 1, 1)]
-        elif self.quantity == "fourpoint":
-            obs = [self._moment(sink, 4, 0), self._moment(sink, 2, 0)]
-        else:
-            obs = [self._moment(sink, 2, 2), self._moment(sink, 2, 0), self._moment(sink, 0, 2), self._moment(sink, 1, 1)]
+        obs = [self._moment(sink, a, b) for a, b in MOMENT_OBSERVABLES[self.quantity]]
         states = [self._substitute(P, sink) for P in obs]
         for v in reversed(self.order[1:-1]):
             states = [self._eliminate(state, v) for state in states]
             self._moments.pop(v, None)
-        vals = [{q: c for (q, e), c in self._constant(st).items()} for st in states]
-        J = self.J
-
-        def mul(a, b):
-            out: dict = defaultdict(Fraction)
-            for i, x in a.items():
-                for j, y in b.items():
-                    if J is None or i + j <= J:
-                        out[i + j] += x * y
-            return out
-
-        res: dict = defaultdict(Fraction)
-        if self.quantity == "covariance":
-            res.update(vals[0])
-        elif self.quantity == "fourpoint":
-            for j, v in vals[0].items():
-                res[j] += v
-            for j, v in mul(vals[1], vals[1]).items():
-                res[j] -= 3 * v
-        else:
-            for j, v in vals[0].items():
-                res[j] += v
-            for j, v in mul(vals[1], vals[2]).items():
-                res[j] -= v
-            for j, v in mul(vals[3], vals[3]).items():
-                res[j] -= 2 * v
-        return {j: v for j, v in sorted(res.items()) if (J is None or j <= J) and v != 0}
+        means = [{q: c for (q, e), c in self._constant(st).items()} for st in states]
+        return connected_series(self.quantity, means, self.J)

@@ -172,3 +172,38 @@ def test_quadrature_errors_are_reported_and_small():
 def test_non_polynomial_defaults_to_first_order():
     r = ntk_series(parse_arch("mlp:L=2"), "relu", [1, 0.5], [0.3, -1])
     assert r.max_order == 1 and set(r) <= {0, 1} and r.oracle == "closed-form"
+
+
+# --------------------------------------------------------------------------- ResNets
+RESNET_CASES = [("resnet:L=1,sw=1", "poly:0,1,1/2", ("covariance", "fourpoint")),
+                ("resnet:L=1,sw=1.2", "poly:0.1,1,0.3", ("covariance", "fourpoint")),
+                ("resnet:L=2,sw=1", "poly:0,1,1/2", ("covariance",)),
+                ("resnet:L=2,sw=1.2", "poly:0.1,1,0.3", ("covariance",))]
+
+
+@pytest.mark.parametrize("arch,act,quantities", RESNET_CASES)
+def test_resnet_recursion_equals_graph_sums_exactly(arch, act, quantities):
+    """Finite-L ResNets (branches share W across the skips): the empirical-moment recursion equals the
+    sum over every operator graph and Wick pairing."""
+    spec = parse_arch(arch)
+    x, y = [F(1), F(1, 2)], [F(1, 5), F(-1)]
+    for q in quantities:
+        if q == "fourpoint":
+            graphs = fourpoint_series(spec, act, x, method="graphs", limit=10**7)
+            rec = fourpoint_series(spec, act, x, method="recursion")
+        else:
+            graphs = covariance_series(spec, act, x, y, method="graphs", limit=10**7)
+            rec = covariance_series(spec, act, x, y, method="recursion")
+        assert rec.method == "recursion" and dict(rec) == dict(graphs), (q, rec, graphs)
+
+
+def test_resnet_truncation_and_guard():
+    spec = parse_arch("resnet:L=3,sw=1")
+    x, y = [F(1), F(1, 2)], [F(1, 5), F(-1)]
+    full = series(spec, "poly:0,1,1/2", [x, y], "covariance")
+    assert len(full) == 5
+    for J in (0, 1, 2):
+        assert series(spec, "poly:0,1,1/2", [x, y], "covariance", max_order=J) == {j: v for j, v in full.items() if j <= J}
+    with pytest.raises(Exception, match="max-order"):
+        covariance_series(spec, "poly:0,1,1/2", x, y)            # complete beyond L = 2 needs --max-order or --force
+    assert covariance_series(spec, "poly:0,1,1/2", x, y, max_order=1).method == "recursion"
