@@ -62,7 +62,7 @@ def supports(arch, ensemble="gaussian", activation=None, quantity: str = "covari
     """``None`` when the recursion covers the case, else the reason it does not.
 
     >>> from graphexp_db.spec import parse_arch
-    >>> supports(parse_arch("mlp:L=3")) is None, supports(parse_arch("resnet:L=2")) is not None
+    >>> supports(parse_arch("mlp:L=3")) is None, supports(parse_arch("resnet:L=inf")) is not None
     (True, True)
     >>> supports(parse_arch("mlp:L=3"), "rademacher", "poly:0,1,1") is None
     True
