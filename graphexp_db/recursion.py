@@ -75,8 +75,6 @@ def supports(arch, ensemble="gaussian", activation=None, quantity: str = "covari
             return f"the ResNet layer recursion assumes Gaussian weights, got {ens}"
         if activation is not None and not parse_activation(activation).is_polynomial:
             return "the ResNet layer recursion needs a polynomial activation (its state is the empirical moments of h_l)"
-        if quantity == "ntk":
-            return "the ResNet NTK mean is not in the layer recursion"
         return None
     if not isinstance(arch, (MLPSpec, DagSpec)):
         return "the layer recursion covers MLPs, layer DAGs and finite-L ResNets"

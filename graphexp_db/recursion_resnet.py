@@ -27,7 +27,6 @@ from fractions import Fraction
 from .gaussian import gaussian_moment_exact, poly_dual_exact
 from .layer_algebra import MOMENT_OBSERVABLES, LayerEngine, connected_series
 from .moments import _poly_pow
-from .spec import SpecError
 
 __all__ = ["ResNetEngine"]
 
@@ -35,13 +34,13 @@ ONE = ((), 0, 0, 0)
 
 
 class ResNetEngine(LayerEngine):
-    """Gaussian weights, polynomial phi; covariance, 4-point and mixed 4-point of one coordinate of
-    ``h_(L+1)``."""
+    """Gaussian weights, polynomial phi; covariance, NTK mean, 4-point and mixed 4-point of one
+    coordinate of ``h_(L+1)``."""
 
     def __init__(self, arch, act, xs, quantity, J):
-        if quantity == "ntk":
-            raise SpecError("the ResNet NTK mean is not in the layer recursion; use --method graphs")
-        self.J, self.ntk, self.exact, self.num = J, False, True, (lambda v: v)
+        # NTK: d/dt at t = 1 of E[f(x; theta) f(y; theta_t)] (every weight correlated t): the cross
+        # entry of each branch covariance (and of K_1) carries t = 1 + eps, eps^2 = 0
+        self.J, self.ntk, self.exact, self.num = J, quantity == "ntk", True, (lambda v: v)
         self.quantity = quantity
         self.L = arch.L
         self.sw2 = Fraction(arch.sw) ** 2
@@ -83,7 +82,7 @@ class ResNetEngine(LayerEngine):
         """Sigma_layer (xx, xy, yy): K_1 at layer 0, (sw^2/L) Phi_layer after."""
         if layer not in self._sigma:
             if layer == 0:
-                self._sigma[0] = tuple({ONE: v} if v else {} for v in self.C[1])
+                out = [{ONE: v} if v else {} for v in self.C[1]]
             else:
                 out = []
                 for pa, pb in ((2, 0), (1, 1), (0, 2)):
@@ -96,7 +95,9 @@ class ResNetEngine(LayerEngine):
                             if ci and cj:
                                 self._add_into(acc, self._z(layer, i, j), self.sw2 / self.L * ci * cj)
                     out.append({k: v for k, v in acc.items() if v})
-                self._sigma[layer] = tuple(out)
+            if self.ntk:   # t = 1 + eps on the cross entry
+                out[1] = {**out[1], **{(a, d, q, 1): v for (a, d, q, e), v in out[1].items() if e == 0}}
+            self._sigma[layer] = tuple(out)
         return self._sigma[layer]
 
     def _branch_moment(self, layer: int, i: int, j: int) -> dict:
@@ -194,9 +195,10 @@ class ResNetEngine(LayerEngine):
                 if chosen not in cache:
                     cache[chosen] = self._moment_next(layer, chosen) if chosen else {ONE: Fraction(1)}
                 self._add_into(expanded, cache[chosen], sign_const)
-            for (a2, d2, q2, _e2), c2 in expanded.items():
-                if c2 and self.keep(d2, q + q2, e):
-                    k = (a2, d2, q + q2, e)
+            for (a2, d2, q2, e2), c2 in expanded.items():
+                ee = e + e2
+                if c2 and ee <= 1 and self.keep(d2, q + q2, ee):
+                    k = (a2, d2, q + q2, ee)
                     out[k] = out.get(k, 0) + c * c2
         return {k: v for k, v in out.items() if v}
 
@@ -209,12 +211,18 @@ class ResNetEngine(LayerEngine):
 
     def run(self) -> dict:
         top = self.L + 1
+        if self.ntk:   # the eps part of E[Z_(L+1)(1, 1)] in the doubled network
+            state = self._observable(1, 1)
+            for layer in range(top - 1, -1, -1):
+                state = self._eliminate_layer(state, layer)
+            ntk = {q: c for (q, e), c in self._constant(state).items() if e == 1}
+            return {j: v for j, v in sorted(ntk.items()) if (self.J is None or j <= self.J) and v != 0}
         means = []
         for t in MOMENT_OBSERVABLES[self.quantity]:
             state = self._observable(*t)
             for layer in range(top - 1, -1, -1):
                 state = self._eliminate_layer(state, layer)
-            val = {q: c for (q, _e), c in self._constant(state).items()}
+            val = {q: c for (q, e), c in self._constant(state).items() if e == 0}
             val[0] = val.get(0, 0) + self.zbar(top, *(t if self.two else (t[0] + t[1], 0)))
             means.append(val)
         return connected_series(self.quantity, means, self.J)

@@ -66,7 +66,7 @@ def test_expand_then_query(tmp_path):
         (["expand", "--quantity", "gue", "--order", "2", "--device", "gpu"], "no CUDA GPU"),
         (["finite-width", "covariance", "--arch", "mlp:L=2", "--activation", "tanh", "--x", "1", "--y", "1", "--max-order", "5"], "over 2"),
         (["finite-width", "covariance", "--arch", "mlp:L=30", "--activation", "poly:0,1,0.5", "--x", "1", "--y", "1"], "use --max-order"),
-        (["finite-width", "ntk", "--arch", "resnet:L=2", "--activation", "poly:0,1", "--x", "1", "--y", "1", "--method", "recursion"], "ResNet NTK"),
+        (["finite-width", "ntk", "--arch", "resnet:L=inf", "--activation", "poly:0,1", "--x", "1", "--y", "1", "--method", "recursion"], "ODE limit"),
         (["finite-width", "covariance", "--arch", "mlp:L=2", "--activation", "poly:0,1", "--x", "1", "--y", "1", "--method", "pairs"], "unknown method"),
         (["finite-width", "fourpoint", "--arch", "mlp:L=2", "--activation", "poly:0,1", "--x", "1", "--y", "1", "--method", "graphs"], "no graph route"),
         (["finite-width", "covariance", "--arch", "mlp:L=2", "--activation", "poly:0,1", "--x", "1,2", "--y", "1"], "different dimensions"),

@@ -175,10 +175,10 @@ def test_non_polynomial_defaults_to_first_order():
 
 
 # --------------------------------------------------------------------------- ResNets
-RESNET_CASES = [("resnet:L=1,sw=1", "poly:0,1,1/2", ("covariance", "fourpoint")),
-                ("resnet:L=1,sw=1.2", "poly:0.1,1,0.3", ("covariance", "fourpoint")),
-                ("resnet:L=2,sw=1", "poly:0,1,1/2", ("covariance",)),
-                ("resnet:L=2,sw=1.2", "poly:0.1,1,0.3", ("covariance",))]
+RESNET_CASES = [("resnet:L=1,sw=1", "poly:0,1,1/2", ("covariance", "ntk", "fourpoint")),
+                ("resnet:L=1,sw=1.2", "poly:0.1,1,0.3", ("covariance", "ntk", "fourpoint")),
+                ("resnet:L=2,sw=1", "poly:0,1,1/2", ("covariance", "ntk")),
+                ("resnet:L=2,sw=1.2", "poly:0.1,1,0.3", ("covariance", "ntk"))]
 
 
 @pytest.mark.parametrize("arch,act,quantities", RESNET_CASES)
@@ -192,18 +192,20 @@ def test_resnet_recursion_equals_graph_sums_exactly(arch, act, quantities):
             graphs = fourpoint_series(spec, act, x, method="graphs", limit=10**7)
             rec = fourpoint_series(spec, act, x, method="recursion")
         else:
-            graphs = covariance_series(spec, act, x, y, method="graphs", limit=10**7)
-            rec = covariance_series(spec, act, x, y, method="recursion")
+            fn = covariance_series if q == "covariance" else ntk_series
+            graphs = fn(spec, act, x, y, method="graphs", limit=10**7)
+            rec = fn(spec, act, x, y, method="recursion")
         assert rec.method == "recursion" and dict(rec) == dict(graphs), (q, rec, graphs)
 
 
 def test_resnet_truncation_and_guard():
     spec = parse_arch("resnet:L=3,sw=1")
     x, y = [F(1), F(1, 2)], [F(1, 5), F(-1)]
-    full = series(spec, "poly:0,1,1/2", [x, y], "covariance")
-    assert len(full) == 5
-    for J in (0, 1, 2):
-        assert series(spec, "poly:0,1,1/2", [x, y], "covariance", max_order=J) == {j: v for j, v in full.items() if j <= J}
+    for q in ("covariance", "ntk"):
+        full = series(spec, "poly:0,1,1/2", [x, y], q)
+        assert len(full) == 5
+        for J in (0, 1, 2):
+            assert series(spec, "poly:0,1,1/2", [x, y], q, max_order=J) == {j: v for j, v in full.items() if j <= J}
     with pytest.raises(Exception, match="max-order"):
         covariance_series(spec, "poly:0,1,1/2", x, y)            # complete beyond L = 2 needs --max-order or --force
     assert covariance_series(spec, "poly:0,1,1/2", x, y, max_order=1).method == "recursion"
