@@ -199,7 +199,7 @@ class Moments:
 
     def __init__(self, eng: LayerEngine, v, types: list, counts):
         self.eng, self.v = eng, v
-        self.o = eng.oracles.get(v)
+        self.o = eng._oracle(v) if hasattr(eng, "_oracle") else None
         self.C = types          # the types of node v's variables, in a fixed order
         self.counts = counts    # type -> (powers of phi at site x, at site y)
         self._mu: dict = {}

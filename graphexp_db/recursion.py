@@ -172,6 +172,8 @@ class _Engine(LayerEngine):
         self.K: dict = {}      # node -> {c: K_v(c)} (infinite width, t = 1)
         self.Phibar: dict = {0: phi0}
         self.oracles: dict = {}
+        self._mats: dict = {}
+        self._resolution = resolution
         for v in order[1:]:
             self.K[v] = {c: self.sb2 + sum(self.sw2 * num(dag.edge_scale2(u, v)) * self.Phibar[u][c] for u in dag.parents[v])
                          for c in self.C}
@@ -179,9 +181,11 @@ class _Engine(LayerEngine):
                 break
             Kv = self.K[v]
             mat = ((Kv[(0, 0)],),) if one_site else ((Kv[(0, 0)], Kv[(0, 1)]), (Kv[(0, 1)], Kv[(1, 1)]))
-            self.oracles[v] = oracle_for(act, mat, resolution=resolution, max_derivative=self._max_derivative())
-            self.Phibar[v] = {c: self.oracles[v].T(*_sites(c), 0, 0) for c in self.C}
-            self.oracles[v].release()   # keep the values, drop the work arrays until v is eliminated
+            # the infinite-width values need no derivatives: a cheap oracle now, the full one (jets to
+            # the needed order) only when v is eliminated (_oracle), so no layer holds its work arrays twice
+            self._mats[v] = mat
+            cheap = oracle_for(act, mat, resolution=resolution, max_derivative=0)
+            self.Phibar[v] = {c: cheap.T(*_sites(c), 0, 0) for c in self.C}
         self.var: dict = {}    # (node, type) -> variable index, created on first use
         self._subst_cache: dict = {}
         self._moments: dict = {}
@@ -196,6 +200,12 @@ class _Engine(LayerEngine):
             deg += 1
         return 2 * deg
 
+
+    def _oracle(self, v):
+        if v not in self.oracles:
+            self.oracles[v] = oracle_for(self.act, self._mats[v], resolution=self._resolution,
+                                         max_derivative=self._max_derivative())
+        return self.oracles[v]
 
     def _conditional_moment(self, moments, i: int, j: int) -> dict:
         return moments.gaussian_taylor(i, j)
