@@ -22,7 +22,7 @@ import numpy as np
 
 from .expand import LayerDag
 
-__all__ = ["LayerEngine", "Moments", "MOMENT_OBSERVABLES", "connected_series"]
+__all__ = ["LayerEngine", "Moments", "MOMENT_OBSERVABLES", "connected_series", "mul_series"]
 
 
 #: the output moments E[f(x)^a f(y)^b] each quantity needs, in the order connected_series takes them
@@ -30,31 +30,37 @@ MOMENT_OBSERVABLES = {"covariance": [(1, 1)], "fourpoint": [(4, 0), (2, 0)],
                       "fourpoint-mixed": [(2, 2), (2, 0), (0, 2), (1, 1)]}
 
 
+def mul_series(a: dict, b: dict, J: int | None) -> dict:
+    """Product of two series {j: a_j} in 1/N, truncated at N^-J (coefficients: numbers or arrays).
+
+    >>> mul_series({0: 1, 1: 2}, {0: 3, 1: 1}, 1)
+    {0: 3, 1: 7}
+    """
+    out: dict = defaultdict(int)
+    for i, x in a.items():
+        for j, y in b.items():
+            if J is None or i + j <= J:
+                out[i + j] += x * y
+    return dict(out)
+
+
 def connected_series(quantity: str, means: list[dict], J: int | None) -> dict:
     """Combine series of output moments (``MOMENT_OBSERVABLES[quantity]``) into the quantity:
     E f_x f_y; E f^4 - 3 (E f^2)^2; E f_x^2 f_y^2 - E f_x^2 E f_y^2 - 2 (E f_x f_y)^2 (truncated at N^-J).
 
-    >>> connected_series("fourpoint", [{0: 3, 1: 6}, {0: 1}], None)
+    >>> connected_series("fourpoint", [{0: Fraction(3), 1: Fraction(6)}, {0: Fraction(1)}], None)
     {1: Fraction(6, 1)}
     """
-    def mul(a, b):
-        out: dict = defaultdict(Fraction)
-        for i, x in a.items():
-            for j, y in b.items():
-                if J is None or i + j <= J:
-                    out[i + j] += x * y
-        return out
-
-    res: dict = defaultdict(Fraction)
+    res: dict = defaultdict(int)
     for j, v in means[0].items():
         res[j] += v
     if quantity == "fourpoint":
-        for j, v in mul(means[1], means[1]).items():
+        for j, v in mul_series(means[1], means[1], J).items():
             res[j] -= 3 * v
     elif quantity == "fourpoint-mixed":
-        for j, v in mul(means[1], means[2]).items():
+        for j, v in mul_series(means[1], means[2], J).items():
             res[j] -= v
-        for j, v in mul(means[3], means[3]).items():
+        for j, v in mul_series(means[3], means[3], J).items():
             res[j] -= 2 * v
     return {j: v for j, v in sorted(res.items()) if (J is None or j <= J) and v != 0}
 

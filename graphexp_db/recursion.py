@@ -47,7 +47,7 @@ from fractions import Fraction
 import numpy as np
 
 from .expand import LayerDag, layer_dag
-from .layer_algebra import LayerEngine, _mono, _nz, _sites, _topological
+from .layer_algebra import LayerEngine, _mono, _nz, _sites, _topological, mul_series
 from .moments import EXACT, method_of, oracle_for
 from .recursion_cumulant import CumulantEngine as _CumulantEngine
 from .recursion_resnet import ResNetEngine
@@ -239,12 +239,7 @@ class _Engine(LayerEngine):
             return {q: c for (q, ee), c in val.items() if ee == e}
 
         def mul(a: dict, b: dict) -> dict:
-            out: dict = defaultdict(int)
-            for i, x in a.items():
-                for j, y in b.items():
-                    if J is None or i + j <= J:
-                        out[i + j] += x * y
-            return out
+            return mul_series(a, b, J)
 
         def add(*terms) -> dict:
             out: dict = defaultdict(int)
