@@ -215,8 +215,8 @@ def _route(arch, activation, quantity: str, xs, *, max_order=None, method="auto"
         raise SpecError("complex weights are for trace words (finite-width trace); networks take real ensembles")
     if method not in METHODS:
         raise SpecError(f"unknown method {method!r} (expected auto, graphs or recursion)")
-    if max_order is not None and (not isinstance(max_order, int) or isinstance(max_order, bool) or max_order < 0):
-        raise SpecError(f"max order must be a non-negative integer, got {max_order!r}")
+    if max_order is not None and (not isinstance(max_order, int) or isinstance(max_order, bool) or not 0 <= max_order <= 64):
+        raise SpecError(f"max order must be an integer in 0..64, got {max_order!r}")
     act = parse_activation(activation)
     reason = recursion.supports(arch, ens, act, quantity)
     if method == "auto":

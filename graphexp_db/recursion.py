@@ -193,11 +193,10 @@ class _Engine(LayerEngine):
 
     def _max_derivative(self) -> int | None:
         """Highest derivative order the Taylor series can ask of an oracle: 2 x the largest kept g-degree."""
-        if self.J is None:
+        if self.J is None or self.exact:
             return None
-        deg = 0
-        while self.keep(deg + 1, 0, 0):
-            deg += 1
+        # keep(deg, 0, 0): ceil(deg/2) <= J, or floor(deg/2) <= J for the NTK's eps-free terms
+        deg = 2 * self.J + (1 if self.ntk else 0)
         return 2 * deg
 
 

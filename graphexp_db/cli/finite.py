@@ -16,7 +16,7 @@ Act = Annotated[str, typer.Option("--activation", help="Activation: poly:c0,c1,.
 XOpt = Annotated[str, typer.Option("--x", help="Input x as comma-separated numbers (exact decimals).")]
 YOpt = Annotated[str, typer.Option("--y", help="Input y as comma-separated numbers.")]
 MaxOrder = Annotated[int | None, typer.Option(
-    "--max-order", min=0,
+    "--max-order", min=0, max=64,
     help="Keep N^0..N^-J, exactly (default: the complete polynomial for polynomial activations, J = 1 otherwise).")]
 Method = Annotated[str, typer.Option(
     "--method", help="auto (layer recursion where it applies, else graphs), recursion, or graphs (every operator graph "
