@@ -385,6 +385,7 @@ def _gelu_jet(z: np.ndarray, M: int) -> list[np.ndarray]:
 
 
 _JETS = {"tanh": _tanh_jet, "erf": _erf_jet, "gelu": _gelu_jet}
+_SINGULAR = 0.1   # pairs with c <= 0.1 sqrt(kyy) keep jets for the inner derivatives (c^-n <= 1e4 at n = 4)
 
 
 class _JetOracle(_Oracle):
@@ -410,8 +411,17 @@ class _JetOracle(_Oracle):
         self.v = (b[..., None, None] * z[:, None] + c[..., None, None] * z[None, :]) if self.two else None
         self.jet = _JETS[name]
         self._pow_u: dict = {}
-        self._pow_v: dict = {}
         self._inner: dict = {}
+        if self.two:
+            # Inner expectations over z2 by Gaussian integration by parts,
+            # E_z2[g^(n)(b z1 + c z2)] = c^-n E_z2[g(b z1 + c z2) He_n(z2)]: values of phi^j on the
+            # 2-D grid instead of Taylor jets there.  Near-singular pairs (c small against sqrt(kyy),
+            # where c^-n would amplify rounding) keep the jets, on their own sub-grid.
+            self.c = c
+            self.z = z
+            self.singular = c <= _SINGULAR * np.sqrt(np.maximum(kyy, 1e-300))
+            self._v_sing: np.ndarray | None = None
+            self._pow_vs: dict = {}
 
     def _derivs(self, x: np.ndarray, store: dict, i: int, m: int) -> np.ndarray:
         """(phi^i)^(m) at the points x, from Taylor jets of phi raised to the power i."""
@@ -430,7 +440,7 @@ class _JetOracle(_Oracle):
             elif i == 1:
                 acc = store["jet"]
             else:
-                prev = prev if prev is not None else self._power(store, i - 1)
+                prev = prev if prev is not None else self._power(x, store, i - 1)
                 base = store["jet"]
                 acc = []
                 for k in range(M + 1):
@@ -442,16 +452,42 @@ class _JetOracle(_Oracle):
         return store[key][m] * math.factorial(m)
 
     def release(self) -> None:
-        for store in (self._pow_u, self._pow_v, self._inner):
+        for store in (self._pow_u, self._inner, getattr(self, "_pow_vs", {})):
             store.clear()
+        if self.two:
+            self._v_sing = None
 
-    def _power(self, store, i):
-        self._derivs_key(store, i)
+    def _power(self, x, store, i):
+        self._derivs(x, store, i, 0)
         return store[("pow", i)]
 
-    def _derivs_key(self, store, i):
-        x = self.u if store is self._pow_u else self.v
-        self._derivs(x, store, i, 0)
+    def _phi_v_power(self, j: int) -> np.ndarray:
+        """phi(v)^j on the 2-D grid, by repeated products (cached)."""
+        if ("phi", j) not in self._pow_vs:
+            if j == 1:
+                val = self.jet(self.v, 0)[0]
+            else:
+                val = self._phi_v_power(j // 2) * self._phi_v_power(j - j // 2)
+            self._pow_vs[("phi", j)] = val
+        return self._pow_vs[("phi", j)]
+
+    def _inner_mean(self, j: int, n: int) -> np.ndarray:
+        """``E_z2[(phi^j)^(n)(b z1 + c z2)]`` at every z1 node: shape (..., nodes)."""
+        if j == 0:
+            return np.full(self.u.shape, 1.0 if n == 0 else 0.0)
+        if ("herm", j) not in self._pow_vs:
+            g = self._phi_v_power(j)
+            # every order n at once: one matrix product with the weights He_n(z2) w(z2), then / c^n
+            H = np.stack([np.polynomial.hermite_e.hermeval(self.z, [0] * k + [1]) for k in range(self.M + 1)], axis=1)
+            c = np.where(self.singular, 1.0, self.c)[..., None, None]
+            self._pow_vs[("herm", j)] = (g @ (H * self.w[:, None])) / c ** np.arange(self.M + 1)
+        out = self._pow_vs[("herm", j)][..., n]
+        if n and np.any(self.singular):
+            if self._v_sing is None:
+                self._v_sing = self.v[self.singular]
+            out = out.copy()
+            out[self.singular] = self._derivs(self._v_sing, self._pow_vs, j, n) @ self.w
+        return out
 
     def _T(self, i, j, m, n):
         du = self._derivs(self.u, self._pow_u, i, m)
@@ -460,6 +496,6 @@ class _JetOracle(_Oracle):
         else:
             key = (j, n)
             if key not in self._inner:
-                self._inner[key] = self._derivs(self.v, self._pow_v, j, n) @ self.w   # E over z2
+                self._inner[key] = self._inner_mean(j, n)   # E over z2
             out = (du * self._inner[key]) @ self.w
         return float(out) if np.ndim(out) == 0 else out
