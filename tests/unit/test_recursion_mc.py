@@ -5,7 +5,11 @@
   MLP (cubic activation), at N = 4..16, 10^6 networks each, error bars from batch means;
 * relu and tanh to N^-2: the exact law of the hidden-layer kernels (given layer l, the next
   preactivations are i.i.d. N(0, G_(l+1)) across neurons) sampled at N = 8; the truncated series
-  a0 + a1/N + a2/N^2 is within 4 sigma, while a0 + a1/N alone is rejected.
+  a0 + a1/N + a2/N^2 is within 4 sigma, while a0 + a1/N alone is rejected;
+* relu and tanh at L = 3 over N = 32..512: the residual MC(N) - (a0 + a1/N) falls like N^-2 (fitted
+  slope -2 +- 0.4) and N^2 times it equals a2 within 4 sigma at every N.  The residual is ~1e-6 at
+  N = 512, so the Monte Carlo uses the kernel chain with control variates up to third order
+  (kernel_chain_cv.py), whose error falls like N^-2 too.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from fractions import Fraction as F
 
 import numpy as np
 import pytest
+from kernel_chain_cv import covariance_mc
 
 from graphexp_db.recursion import series
 from graphexp_db.spec import parse_arch
@@ -146,3 +151,21 @@ def test_relu_and_tanh_second_order_series_match_monte_carlo(act):
     z1 = _z(g, s[0] + s[1] / N)
     assert abs(z2) < 4, (act, z2)
     assert abs(z1) > 4, (act, z1)   # the N^-2 coefficient is resolved
+
+
+@pytest.mark.parametrize("act,samples", [("relu", 40_000), ("tanh", 4_000)])
+def test_relu_and_tanh_residual_after_first_order_falls_like_n_to_minus_two(act, samples):
+    s = series(parse_arch("mlp:L=3,sw=1.5,sb=0.1"), act, [X, Y], "covariance", max_order=2)
+    a0, a1, a2 = (float(s[j]) for j in range(3))
+    Ns = np.array([32, 64, 128, 256, 512])
+    res, err = np.array([covariance_mc(act, X, Y, 3, 1.5, 0.1, int(N), samples, seed=int(N)) for N in Ns]).T
+    res = res - a0 - a1 / Ns
+    assert np.all(res > 4 * err), (res, err)            # the residual is resolved at every N
+    # weighted least squares of log(residual) on log(N), errors propagated to the log
+    w = (res / err) ** 2
+    A = np.stack([np.ones_like(Ns, dtype=float), np.log(Ns)], axis=1)
+    cov = np.linalg.inv(A.T @ (A * w[:, None]))
+    slope = (cov @ A.T @ (w * np.log(res)))[1]
+    assert abs(slope + 2) < 0.4, (act, slope, np.sqrt(cov[1, 1]))
+    z = (res * Ns**2 - a2) / (err * Ns**2)
+    assert np.all(np.abs(z) < 4), (act, z)
