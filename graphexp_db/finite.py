@@ -223,13 +223,15 @@ def _route(arch, activation, quantity: str, xs, *, max_order=None, method="auto"
         method = "recursion" if reason is None else "graphs"
     if method == "recursion":
         if reason is not None:
-            raise SpecError(reason + "; use --method graphs")
+            raise SpecError(reason + ("; use --method graphs" if ens.is_gaussian else ""))
         return _recursion_route(arch, act, quantity, xs, max_order, ens, kw.get("limit", DEFAULT_LIMIT))
     if not ens.is_gaussian:
         # the pairing route's cumulant partitions for network quantities disagree with exact
         # enumeration of rademacher networks at depth >= 2 (tests/unit/test_recursion_nongaussian.py)
+        if reason:
+            raise SpecError(f"no exact route for this case: {reason}, and the graph route sums Gaussian pairings only")
         raise SpecError(f"the graph route sums Gaussian pairings for networks; {ens} weights need the layer recursion"
-                        + (f" ({reason})" if reason else ""))
+                        " (--method recursion)")
     return _graph_route(arch, act, quantity, xs, max_order, marked, **kw)
 
 

@@ -87,7 +87,7 @@ def supports(arch, ensemble="gaussian", activation=None, quantity: str = "covari
     if activation is not None and not parse_activation(activation).is_polynomial:
         return f"the layer recursion with {ens} weights needs a polynomial activation"
     if quantity == "ntk":
-        return f"the NTK mean with {ens} weights is not covered by the layer recursion (Gaussian interpolation); use --method graphs"
+        return f"the NTK mean with {ens} weights is not covered by the layer recursion (its NTK uses Gaussian interpolation)"
     return None
 
 
