@@ -39,7 +39,7 @@ from functools import lru_cache
 import numpy as np
 
 from .counts import isserlis_count
-from .spec import Activation, SpecError, parse_activation
+from .spec import SpecError, parse_activation
 
 __all__ = [
     "LimitError",
