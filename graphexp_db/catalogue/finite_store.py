@@ -32,6 +32,7 @@ def store_series(engine, kind: str, spec, act, xs, ys, series, device: str = "cp
     """Store ``series`` (a :class:`graphexp_db.finite.FiniteSeries`); returns the row's key and whether it was new."""
     params = _params(kind, spec, act, xs, ys, series)
     key = canonical_json(params)
+    coeffs: dict[str, object]
     if series.exact:
         coeffs = {"exact": {str(j): str(v) for j, v in series.items()}}
     else:
