@@ -86,8 +86,6 @@ def supports(arch, ensemble="gaussian", activation=None, quantity: str = "covari
         return f"the layer recursion with {ens} weights covers MLPs"
     if activation is not None and not parse_activation(activation).is_polynomial:
         return f"the layer recursion with {ens} weights needs a polynomial activation"
-    if quantity == "ntk":
-        return f"the NTK mean with {ens} weights is not covered by the layer recursion (its NTK uses Gaussian interpolation)"
     return None
 
 
