@@ -74,7 +74,11 @@ def _render(series, json_out: bool, title: str, extra: dict | None = None, note:
     con = Console()
     con.print(t)
     if hasattr(series, "method"):
-        con.print(f"method: {series.method}" + (f" ({series.oracle} Gaussian moments)" if series.method == "recursion" else ""))
+        how = ""
+        if series.method == "recursion":
+            ens = getattr(series, "ensemble", "gaussian")
+            how = f" ({series.oracle} Gaussian moments)" if ens == "gaussian" else f" (exact {ens} weight cumulants)"
+        con.print(f"method: {series.method}{how}")
     if note:
         con.print(escape(note))
 
