@@ -66,10 +66,15 @@ def _rademacher_mlp_outputs(L, N, c, inputs):
 
 
 def _rademacher_mlp_ntk(L, N, c, x, y):
-    """Theta(x, y) = grad f(x) . grad f(y) (NTK parametrisation, sw = 1, sb = 1/2) for every sign
-    pattern, by backpropagation: layer l contributes (a_(l-1)(x).a_(l-1)(y) / fan_in + sb^2) (delta_l(x).delta_l(y))."""
+    """Theta(x, y) for every sign pattern of an MLP(L) of width N."""
+    return _mlp_ntk(_rademacher_parts(L, N, len(x)), L, N, c, x, y)
+
+
+def _mlp_ntk(parts, L, N, c, x, y):
+    """Theta(x, y) = grad f(x) . grad f(y) (NTK parametrisation, sw = 1, sb = 1/2) of each network in
+    ``parts`` ([W1, b1, ..., W_(L+1), b_(L+1)], leading axis: the networks), by backpropagation:
+    layer l contributes (a_(l-1)(x).a_(l-1)(y) / fan_in + sb^2) (delta_l(x).delta_l(y))."""
     phi, dphi = _phi(c), _phi(tuple(k * ck for k, ck in enumerate(c))[1:])
-    parts = _rademacher_parts(L, N, len(x))
     Ws = [parts[0]] + [parts[2 + 2 * k] for k in range(L - 1)] + [parts[-2][:, None, :]]
     bs = [parts[2 * k + 1] for k in range(L)] + [parts[-1][:, None]]
 
@@ -98,6 +103,19 @@ def test_rademacher_ntk_mean_equals_exact_enumeration(L, N):
     assert _value(s, N) == pytest.approx(exact, rel=1e-12)
     gauss = series(parse_arch(f"mlp:L={L},sw=1,sb=1/2"), "poly:0,1,1/2", [X2, Y2], "ntk")
     assert s != gauss          # the weight cumulants enter (first layer at fixed d, kappa_4 at 1/N)
+
+
+@pytest.mark.parametrize("ensemble", ["uniform", "sparse:1/2"])
+def test_uniform_and_sparse_ntk_mean_match_monte_carlo(ensemble):
+    L, N, c, S = 2, 3, (0.0, 1.0, 0.5), 400_000
+    arch = parse_arch("mlp:L=2,sw=1,sb=1/2")
+    s = series(arch, "poly:0,1,1/2", [X2, Y2], "ntk", ensemble=ensemble)
+    draw, rng, d = DRAW[ensemble], np.random.default_rng(11), len(X2)
+    theta = np.concatenate([_mlp_ntk([draw(rng, (B,) + shape) for shape in [(N, d), (N,), (N, N), (N,), (N,), ()]], L, N, c, X2, Y2)
+                            for B in [50_000] * (S // 50_000)])
+    err = theta.std() / math.sqrt(S)
+    assert abs(theta.mean() - _value(s, N)) < 4 * err, (theta.mean(), _value(s, N), err)
+    assert abs(theta.mean() - float(s[0])) > 4 * err      # the 1/N terms are resolved
 
 
 @pytest.mark.parametrize("N", [1, 2])
