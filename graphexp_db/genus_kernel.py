@@ -33,21 +33,20 @@ True
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from fractions import Fraction
 
 import numpy as np
 
 from .expand import OperatorGraph
+from .genus_numba import KERNELS as _KERNELS
+from .genus_numba import KEY_FIXED
+from .genus_numba import numba as _nb
 from .pair import PairingSpace, count_pairings
 
-__all__ = ["compiled_available", "pairing_keys", "partner_keys", "pairing_terms", "orbit_terms", "keys_terms",
-           "KEY_FIXED"]
+__all__ = ["compiled_available", "pairing_keys", "partner_keys", "pairing_terms", "orbit_terms", "orbit_ranks",
+           "keys_terms", "KEY_FIXED"]
 
-KEY_FIXED = 5  # key columns before the signature: n_exponent, crossing, surface code, chi, hidden classes
-_SHIFT = 64
-_SENTINEL = np.iinfo(np.int32).max
 CHUNK = 1 << 20
 ORBIT_MIN = 1 << 16  # whole spaces of cyclic words at least this large are summed over orbits
 
@@ -59,6 +58,15 @@ def compiled_available() -> bool:
     True
     """
     return _numba() is not None
+
+
+def _numba():
+    """The numba module, or None (not installed, or disabled by ``GRAPHEXP_NO_NUMBA``)."""
+    return _nb
+
+
+def _kernels() -> dict:
+    return _KERNELS
 
 
 # --------------------------------------------------------------------------- static graph data
@@ -185,7 +193,12 @@ def pairing_keys(graph: OperatorGraph, ensemble="gaussian", start: int = 0, stop
     stop = space.total if stop is None else min(stop, space.total)
     start = min(start, stop)
     if xp is not None and xp.__name__ == "cupy":
-        return _gpu_pairing_keys(xp, _Static(graph, space), start, stop)
+        st = _Static(graph, space)
+        if len(st.sp):  # a signature (input moments, D-marks): embedded on the host
+            return _reference_keys(graph, space.unrank(start, stop))
+        from .genus_cuda import gpu_pairing_keys
+
+        return gpu_pairing_keys(xp, st, start, stop)
     if not compiled or _numba() is None or space.total >= 2**62:
         return _reference_keys(graph, space.unrank(start, stop))
     st = _Static(graph, space)
@@ -295,11 +308,8 @@ def orbit_terms(graph: OperatorGraph, ensemble="gaussian", *, census: dict | Non
     q = _rotation_period(graph, space)
     if q is None:
         raise SpecError("orbit sums need a one-group cyclic word (gue, or trace p=1 with complex weights)")
-    n = graph.n_edges
-    G = n // q
-    stop = space.total if stop is None else min(stop, space.total)
-    if space.groups[0].kind == "matching":  # edge 0's partner digit d means distance d + 1
-        stop = min(stop, (n // 2) * (space.total // (n - 1)))
+    G = graph.n_edges // q
+    stop = min(_orbit_stop(space), space.total if stop is None else stop)
     if start >= stop:
         return {}
     st = _Static(graph, space)
@@ -320,13 +330,44 @@ def orbit_terms(graph: OperatorGraph, ensemble="gaussian", *, census: dict | Non
     return _terms_from_counts(graph, [list(r[:-1]) for r in counts], [m * r[-1] for r, m in counts.items()], census)
 
 
+def orbit_ranks(graph: OperatorGraph, ensemble="gaussian") -> int | None:
+    """The number of leading ranks that hold every orbit representative of :func:`orbit_terms`
+    (the ranks its rank ranges cover), or None when the word has no orbit sums.
+
+    >>> from graphexp_db.expand import gue_graph, trace_word_graph
+    >>> orbit_ranks(gue_graph(5)), orbit_ranks(trace_word_graph(1, 3), "complex"), orbit_ranks(trace_word_graph(1, 3))
+    (525, 6, None)
+    """
+    if not graph.is_word or graph.n_traces != 1:
+        return None
+    space = PairingSpace(graph, ensemble)
+    return None if _rotation_period(graph, space) is None else _orbit_stop(space)
+
+
+def _orbit_stop(space: PairingSpace) -> int:
+    """A GUE representative has edge 0 paired at distance <= n/2 (its first digit d means d + 1)."""
+    if space.groups[0].kind == "matching":
+        n = space.graph.n_edges
+        return (n // 2) * (space.total // (n - 1))
+    return space.total
+
+
 def _word_hist(st: _Static, start: int, count: int, q: int, orbit_size: int = 0) -> np.ndarray:
+    """Histogram (bins ``(c (n + 1) + classes) 2 + twisted``) of the ranks ``[start, start + count)``
+    of a word; ``q`` > 0 counts the orbit representatives only, by orbit size c."""
     n = st.graph.n_edges
     count = max(0, min(count, int(np.prod(st.g_size.astype(object))) - start))  # never past the last rank
     nblk = max(1, min(4096, count // 8192))
-    hist = np.zeros((nblk, 2 * (n + 1) * (orbit_size + 1)), dtype=np.int64)
-    _kernels()["word_hist"](np.int64(start), np.int64(count), np.int64(q), st.dg, st.g_size, st.g_kind, st.g_loff,
-                            st.g_left, st.g_roff, st.g_right, st.alpha, st.flip, st.flags, st.twist, st.perm_word, hist)
+    width = 2 * (n + 1) * (orbit_size + 1)
+    args = (st.dg, st.g_size, st.g_kind, st.g_loff, st.g_left, st.g_roff, st.g_right)
+    if st.perm_word:
+        hist = np.zeros((_nb.get_num_threads(), width), dtype=np.int64)
+        _kernels()["perm_hist"](np.int64(start), np.int64(count), np.int64(nblk), np.int64(q), False, np.int64(n),
+                                *args, hist)
+    else:
+        hist = np.zeros((nblk, width), dtype=np.int64)
+        _kernels()["word_hist"](np.int64(start), np.int64(count), np.int64(q), *args, st.alpha, st.flip, st.flags,
+                                st.twist, hist)
     return hist.sum(axis=0)
 
 
@@ -400,414 +441,3 @@ def _orbit_weight_numpy(P: np.ndarray, q: int) -> np.ndarray:
     return np.where(canon, (n // q) // np.maximum(stab, 1), 0)
 
 
-# --------------------------------------------------------------------------- numba kernels
-def _numba():
-    """The numba module, or None (not installed, or disabled by ``GRAPHEXP_NO_NUMBA``)."""
-    return _nb
-
-
-def _kernels() -> dict:
-    return _KERNELS
-
-
-if os.environ.get("GRAPHEXP_NO_NUMBA"):
-    _nb = None
-else:
-    try:
-        import numba as _nb  # noqa: PLC0415  (compiled CPU kernel; the numpy path is the fallback)
-    except ImportError:  # pragma: no cover - numba is a dependency; keep the reference path usable
-        _nb = None
-
-_KERNELS: dict = {}
-if _nb is not None:
-    njit, prange = _nb.njit, _nb.prange
-
-    @njit(cache=True, inline="always")
-    def find(parent, a):
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    @njit(cache=True, inline="always")
-    def union(parent, a, b):
-        ra = find(parent, a)
-        rb = find(parent, b)
-        if ra < rb:
-            parent[rb] = ra
-        elif rb < ra:
-            parent[ra] = rb
-
-    @njit(cache=True, inline="always")
-    def embed_row(T, tb, is_pair, rows, cols, hidden, half, tree, flip, sp, flags, parent, cnt, out, b):
-        word, herm, realrule, ntr, n, S = flags[0], flags[1], flags[2], flags[3], flags[4], flags[5]
-        for s in range(S):
-            parent[s] = s
-        n_blocks = 0
-        crossing = 0
-        half_pairs = 0
-        twisted = 0
-        for e in range(n):
-            f = T[tb, e]
-            if is_pair:
-                rep = e < f
-            else:
-                rep = f <= e
-            if rep:
-                n_blocks += 1
-                if half[e]:
-                    half_pairs += 1
-                if is_pair:
-                    if tree[e] != tree[f]:
-                        crossing += 1
-                    if flip[e] == flip[f]:
-                        twisted = 1
-            if is_pair and not rep:
-                continue
-            if herm and is_pair:
-                union(parent, rows[e], cols[f])
-                union(parent, cols[e], rows[f])
-            else:
-                union(parent, rows[e], rows[f])
-                union(parent, cols[e], cols[f])
-        ncls = 0
-        for s in range(S):
-            if find(parent, s) == s and hidden[s]:
-                ncls += 1
-        if word:
-            chi = ntr + n_blocks + ncls - n
-            expo = ncls - n // 2 - ntr
-            if not is_pair:
-                surf = 2000 + chi
-            elif realrule and twisted:
-                surf = 1000 + 2 * ntr - chi
-            else:
-                surf = (2 * ntr - chi) // 2
-        else:
-            expo = ncls - half_pairs
-            chi = ncls + 1 + (n_blocks - half_pairs) - n_blocks
-            surf = 0
-        out[b, 0] = expo
-        out[b, 1] = crossing if is_pair else 0
-        out[b, 2] = surf
-        out[b, 3] = chi
-        out[b, 4] = ncls
-        K = sp.shape[0]
-        if K:
-            # per-class counters keyed by root: cnt[root, 0..3] = x, y, marks, level
-            for j in range(K):
-                rt = find(parent, sp[j, 0])
-                cnt[rt, 0] = 0
-                cnt[rt, 1] = 0
-                cnt[rt, 2] = 0
-                cnt[rt, 3] = 0
-            for j in range(K):
-                rt = find(parent, sp[j, 0])
-                kind = sp[j, 1]
-                if kind == 2:
-                    cnt[rt, 2] += 1
-                    cnt[rt, 3] = sp[j, 2]
-                else:
-                    cnt[rt, kind] += 1
-            # one code per distinct root, sentinel for repeats; then sort
-            for j in range(K):
-                rt = find(parent, sp[j, 0])
-                first = True
-                for i in range(j):
-                    if find(parent, sp[i, 0]) == rt:
-                        first = False
-                        break
-                if not first:
-                    out[b, KEY_FIXED + j] = _SENTINEL
-                elif cnt[rt, 2] > 0:
-                    out[b, KEY_FIXED + j] = 4096 + cnt[rt, 3] * _SHIFT + cnt[rt, 2]
-                else:
-                    out[b, KEY_FIXED + j] = cnt[rt, 0] * _SHIFT + cnt[rt, 1]
-            for j in range(1, K):  # insertion sort
-                v = out[b, KEY_FIXED + j]
-                i = j - 1
-                while i >= 0 and out[b, KEY_FIXED + i] > v:
-                    out[b, KEY_FIXED + i + 1] = out[b, KEY_FIXED + i]
-                    i -= 1
-                out[b, KEY_FIXED + i + 1] = v
-
-    BLOCK = 4096
-
-    @njit(cache=True, inline="always")
-    def set_digits(r, dg, g_size, digits):
-        """Digits (most significant first) of rank r in the flattened mixed radix."""
-        ND = dg.shape[0]
-        j = ND - 1
-        for gi in range(g_size.shape[0] - 1, -1, -1):
-            local = r % g_size[gi]
-            r = r // g_size[gi]
-            while j >= 0 and dg[j, 0] == gi:
-                digits[j] = local % dg[j, 2]
-                local //= dg[j, 2]
-                j -= 1
-
-    @njit(cache=True, inline="always")
-    def rebuild(j0, dg, digits, g_kind, g_loff, g_left, g_roff, g_right, A, P):
-        """Pairs of digits j0.. ; A[j] holds the available elements before digit j (odometer state)."""
-        ND = dg.shape[0]
-        for j in range(j0, ND):
-            gi, t = dg[j, 0], dg[j, 1]
-            lo = g_loff[gi]
-            m = g_loff[gi + 1] - lo
-            d = digits[j]
-            if g_kind[gi] == 0:
-                na = m - 2 * t
-                if t == 0:
-                    for i in range(m):
-                        A[j, i] = g_left[lo + i]
-                a = A[j, 0]
-                b = A[j, d + 1]
-                P[0, a] = b
-                P[0, b] = a
-                if j + 1 < ND and dg[j + 1, 0] == gi:
-                    w = 0
-                    for i in range(1, na):
-                        if i != d + 1:
-                            A[j + 1, w] = A[j, i]
-                            w += 1
-            else:
-                na = m - t
-                if t == 0:
-                    rlo = g_roff[gi]
-                    for i in range(m):
-                        A[j, i] = g_right[rlo + i]
-                b = A[j, d]
-                a = g_left[lo + t]
-                P[0, a] = b
-                P[0, b] = a
-                if j + 1 < ND and dg[j + 1, 0] == gi:
-                    w = 0
-                    for i in range(na):
-                        if i != d:
-                            A[j + 1, w] = A[j, i]
-                            w += 1
-
-    @njit(cache=True, inline="always")
-    def advance(dg, digits):
-        """Next rank: increment the last digit with carries; returns the first changed digit."""
-        j = dg.shape[0] - 1
-        digits[j] += 1
-        while j > 0 and digits[j] >= dg[j, 2]:
-            digits[j] = 0
-            j -= 1
-            digits[j] += 1
-        return j
-
-    @njit(cache=True, inline="always")
-    def word_classes(P, a_letter, a_end, a_self, vis, stamp, n):
-        """Index classes of a word whose slots each touch two letter-ends: orbits of <alpha, beta>
-        on the letter-ends h = 2 e + x (alpha: the other end at the same slot; beta: the partner's
-        end).  ``a_self[h]`` = alpha(h), ``a_letter[h]`` its letter, ``a_end[h]`` the end beta
-        lands on (crossed for Hermitian pairs).  ``vis[h] == stamp`` marks visited ends."""
-        ncls = 0
-        for h0 in range(0, 2 * n):
-            if vis[h0] == stamp:
-                continue
-            ncls += 1
-            h = h0
-            while vis[h] != stamp:
-                vis[h] = stamp
-                vis[a_self[h]] = stamp
-                h = 2 * P[0, a_letter[h]] + a_end[h]
-        return ncls
-
-    @njit(parallel=True, cache=True)
-    def word_hist(start, count, q, dg, g_size, g_kind, g_loff, g_left, g_roff, g_right, alpha, flip, flags, twist, perm, hist):
-        """Histogram over (orbit weight c, classes, twisted) of ranks [start, start + count);
-        ``q`` > 0 keeps orbit representatives only, c = orbit size (see :func:`orbit_terms`);
-        c = 0 otherwise."""
-        herm, n = flags[1], flags[4]
-        nblk = hist.shape[0]
-        a_self = alpha.copy()
-        a_letter = alpha >> 1
-        a_end = (alpha & 1) ^ herm
-        per = (count + nblk - 1) // nblk
-        ND = dg.shape[0]
-        for blk in prange(nblk):
-            lo = start + blk * per
-            hi = min(start + count, lo + per)
-            if lo >= hi:
-                continue
-            P = np.empty((1, n), dtype=np.int32)
-            A = np.empty((ND + 1, n), dtype=np.int32)
-            digits = np.empty(ND, dtype=np.int64)
-            vis = np.zeros(2 * n, dtype=np.int64)
-            set_digits(lo, dg, g_size, digits)
-            rebuild(0, dg, digits, g_kind, g_loff, g_left, g_roff, g_right, A, P)
-            for r in range(lo, hi):
-                c = 0
-                if q > 0:  # representative = smallest rotation image; weight c = G / |stabiliser|
-                    stab = 0
-                    for t in range(0, n, q):
-                        cmp = 0
-                        for i in range(n):
-                            j = i + t
-                            if j >= n:
-                                j -= n
-                            v = P[0, j] - t
-                            if v < 0:
-                                v += n
-                            if v != P[0, i]:
-                                cmp = -1 if v < P[0, i] else 1
-                                break
-                        if cmp < 0:
-                            stab = 0
-                            break
-                        if cmp == 0:
-                            stab += 1
-                    c = (n // q) // stab if stab > 0 else -1
-                if c >= 0:
-                    tw = 0
-                    if twist:  # a real word where two letters of equal flip can be paired
-                        for e in range(n):
-                            if e < P[0, e] and flip[e] == flip[P[0, e]]:
-                                tw = 1
-                                break
-                    if perm:  # cycles of s -> P[s - 1]
-                        ncls = 0
-                        stamp = r + 1
-                        for s0 in range(n):
-                            if vis[s0] == stamp:
-                                continue
-                            ncls += 1
-                            x = s0
-                            while vis[x] != stamp:
-                                vis[x] = stamp
-                                x = P[0, x - 1 if x > 0 else n - 1]
-                    else:
-                        ncls = word_classes(P, a_letter, a_end, a_self, vis, r + 1, n)
-                    hist[blk, (c * (n + 1) + ncls) * 2 + tw] += 1
-                if r + 1 < hi:
-                    rebuild(advance(dg, digits), dg, digits, g_kind, g_loff, g_left, g_roff, g_right, A, P)
-
-    @njit(cache=True)
-    def ranks(start, dg, g_kind, g_size, g_loff, g_left, g_roff, g_right, rows, cols, hidden, half, tree, flip, sp, flags, out):
-        B = out.shape[0]
-        n, S = flags[4], flags[5]
-        nblk = (B + BLOCK - 1) // BLOCK
-        for blk in range(nblk):
-            P = np.empty((1, n), dtype=np.int32)
-            digits = np.empty(n, dtype=np.int64)
-            parent = np.empty(S, dtype=np.int32)
-            cnt = np.empty((S, 4), dtype=np.int64)
-            A = np.empty((dg.shape[0] + 1, n), dtype=np.int32)
-            b0 = blk * BLOCK
-            set_digits(start + b0, dg, g_size, digits)
-            rebuild(0, dg, digits, g_kind, g_loff, g_left, g_roff, g_right, A, P)
-            for b in range(b0, min(B, b0 + BLOCK)):
-                embed_row(P, 0, True, rows, cols, hidden, half, tree, flip, sp, flags, parent, cnt, out, b)
-                if b + 1 < B:
-                    rebuild(advance(dg, digits), dg, digits, g_kind, g_loff, g_left, g_roff, g_right, A, P)
-
-    @njit(cache=True)
-    def given(T, is_pair, rows, cols, hidden, half, tree, flip, sp, flags, out):
-        B = out.shape[0]
-        S = flags[5]
-        nblk = (B + BLOCK - 1) // BLOCK
-        for blk in range(nblk):
-            parent = np.empty(S, dtype=np.int32)
-            cnt = np.empty((S, 4), dtype=np.int64)
-            for b in range(blk * BLOCK, min(B, (blk + 1) * BLOCK)):
-                embed_row(T, b, is_pair != 0, rows, cols, hidden, half, tree, flip, sp, flags, parent, cnt, out, b)
-
-    _KERNELS.update(ranks=ranks, given=given, word_hist=word_hist)
-
-
-# --------------------------------------------------------------------------- CUDA kernel (CuPy)
-_CUDA_SRC = r"""
-extern "C" __global__ void pairing_keys(
-    const long long start, const long long B, const int ng,
-    const long long* g_kind, const long long* g_size, const long long* g_loff, const int* g_left,
-    const long long* g_roff, const int* g_right,
-    const int* rows, const int* cols, const int* hidden, const int* half, const int* tree, const int* flip,
-    const int word, const int herm, const int realrule, const int ntr, const int n, const int S,
-    long long* out, const int W)
-{
-    long long b = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (b >= B) return;
-    int P[MAXN], avail[MAXN], parent[MAXS];
-    long long digits[MAXN];
-    long long r = start + b;
-    for (int gi = ng - 1; gi >= 0; --gi) {
-        long long size = g_size[gi];
-        long long local = r % size; r /= size;
-        int lo = (int)g_loff[gi], m = (int)(g_loff[gi + 1] - lo);
-        if (g_kind[gi] == 0) {
-            int nd = m / 2;
-            for (int j = nd - 1; j >= 0; --j) { int radix = m - 1 - 2 * j; digits[j] = local % radix; local /= radix; }
-            int na = m;
-            for (int j = 0; j < m; ++j) avail[j] = g_left[lo + j];
-            for (int j = 0; j < nd; ++j) {
-                int a = avail[0]; int d = (int)digits[j] + 1; int bb = avail[d]; int w = 0;
-                for (int i = 1; i < na; ++i) if (i != d) avail[w++] = avail[i];
-                na -= 2; P[a] = bb; P[bb] = a;
-            }
-        } else {
-            int rlo = (int)g_roff[gi];
-            for (int j = m - 1; j >= 0; --j) { int radix = m - j; digits[j] = local % radix; local /= radix; }
-            int na = m;
-            for (int j = 0; j < m; ++j) avail[j] = g_right[rlo + j];
-            for (int j = 0; j < m; ++j) {
-                int d = (int)digits[j]; int bb = avail[d];
-                for (int i = d; i < na - 1; ++i) avail[i] = avail[i + 1];
-                na -= 1; int a = g_left[lo + j]; P[a] = bb; P[bb] = a;
-            }
-        }
-    }
-    for (int s = 0; s < S; ++s) parent[s] = s;
-    int n_blocks = 0, crossing = 0, half_pairs = 0, twisted = 0;
-    for (int e = 0; e < n; ++e) {
-        int f = P[e];
-        if (e >= f) continue;
-        n_blocks++; if (half[e]) half_pairs++;
-        if (tree[e] != tree[f]) crossing++;
-        if (flip[e] == flip[f]) twisted = 1;
-        int u1 = rows[e], v1 = herm ? cols[f] : rows[f], u2 = cols[e], v2 = herm ? rows[f] : cols[f];
-        int pu[2] = {u1, u2}, pv[2] = {v1, v2};
-        for (int k = 0; k < 2; ++k) {
-            int x = pu[k]; while (parent[x] != x) x = parent[x];
-            int y = pv[k]; while (parent[y] != y) y = parent[y];
-            if (x < y) parent[y] = x; else if (y < x) parent[x] = y;
-        }
-    }
-    int ncls = 0;
-    for (int s = 0; s < S; ++s) { int x = s; while (parent[x] != x) x = parent[x]; if (x == s && hidden[s]) ncls++; }
-    long long expo, chi, surf;
-    if (word) {
-        chi = ntr + n_blocks + ncls - n; expo = ncls - n / 2 - ntr;
-        surf = (realrule && twisted) ? 1000 + 2 * ntr - chi : (2 * ntr - chi) / 2;
-    } else {
-        expo = ncls - half_pairs; chi = ncls + 1 - half_pairs; surf = 0;
-    }
-    long long* o = out + b * W;
-    o[0] = expo; o[1] = crossing; o[2] = surf; o[3] = chi; o[4] = ncls;
-}
-"""
-
-
-def _gpu_pairing_keys(xp, st: _Static, start: int, stop: int) -> np.ndarray:
-    """CUDA version of the ``ranks`` kernel (one thread per pairing).  Graphs with a signature
-    (input moments or D-marks) are embedded on the host: only their keys' fixed part is compiled."""
-    from .backend import to_numpy
-
-    if len(st.sp):
-        return _reference_keys(st.graph, st.space.unrank(start, stop))
-    n, S = st.graph.n_edges, st.graph.n_slots
-    B = stop - start
-    src = "#define MAXN %d\n#define MAXS %d\n" % (max(n, 1), max(S, 1)) + _CUDA_SRC
-    kern = xp.RawKernel(src, "pairing_keys")
-    out = xp.empty((B, st.width), dtype=xp.int64)
-    if B:
-        dev = [xp.asarray(a) for a in (st.g_kind, st.g_size, st.g_loff, st.g_left, st.g_roff, st.g_right, st.rows,
-                                       st.cols, st.hidden, st.half, st.tree, st.flip)]
-        f = st.flags
-        threads = 256
-        kern(((B + threads - 1) // threads,), (threads,),
-             (np.int64(start), np.int64(B), np.int32(len(st.g_kind)), *dev, np.int32(f[0]), np.int32(f[1]),
-              np.int32(f[2]), np.int32(f[3]), np.int32(n), np.int32(S), out, np.int32(st.width)))
-    return to_numpy(out)
