@@ -237,33 +237,28 @@ def advance(dg, digits):
 
 
 @njit(cache=True, inline="always")
-def orbit_weight(P, n, q, refl):
-    """``G / |stabiliser|`` when P is the lexicographically smallest of its images under the
-    rotations by multiples of q (and the reflections when ``refl``), else 0; G = group order."""
-    stab = 0
-    for t in range(0, n, q):  # the image of letter i + t is letter i: Q[i] = P[i + t] - t
-        for i in range(n):
-            j = i + t - n if i + t >= n else i + t
-            v = P[0, j] - t
-            v = v + n if v < 0 else v
-            if v != P[0, i]:
-                if v < P[0, i]:
-                    return 0
-                break
-        else:
-            stab += 1
-    for c in range(n if refl else 0):  # the image of letter c - i is letter i: Q[i] = c - P[c - i]
-        for i in range(n):
-            j = c - i + n if c < i else c - i
-            v = c - P[0, j]
-            v = v + n if v < 0 else v
-            if v != P[0, i]:
-                if v < P[0, i]:
-                    return 0
-                break
-        else:
-            stab += 1
-    return (n // q) * (2 if refl else 1) // stab
+def offset(P, x, n):
+    """The forward length ``P[x] - x`` (mod n) of the pair at letter x."""
+    v = P[0, x] - x
+    return v + n if v < 0 else v
+
+
+@njit(cache=True, inline="always")
+def extend_necklace(P, n, q, lo, hi, p):
+    """The offsets ``o[i] = offset(P, q i)`` of a cyclic word: rotating the word by q letters
+    rotates o by one place (and o determines P), so an orbit's representative is the pairing whose
+    offsets are the smallest of their rotations (a necklace).  Appends ``o[lo:hi]`` to ``o[:lo]``, a
+    prefix of a necklace whose longest Lyndon prefix has length p (Fredricksen-Kessler-Maiorana):
+    returns the new p, or 0 when ``o[:hi]`` is no prefix of a necklace.  The whole of o is a
+    necklace when p divides its length, and p is then the orbit size."""
+    for k in range(max(lo, 1), hi):
+        v = offset(P, q * k, n)
+        w = offset(P, q * (k - p), n)
+        if v < w:
+            return 0
+        if v > w:
+            p = k + 1
+    return p
 
 
 # --------------------------------------------------------------------------- words: histograms
@@ -287,9 +282,8 @@ def word_classes(P, a_letter, a_end, a_self, vis, stamp, n):
 
 
 @njit(parallel=True, cache=True)
-def word_hist(start, count, q, dg, g_size, g_kind, g_loff, g_left, g_roff, g_right, alpha, flip, flags, twist, hist):
-    """Histogram over (orbit weight c, classes, twisted) of ranks [start, start + count); ``q`` > 0
-    keeps the orbit representatives under rotations by multiples of q (c = orbit size), else c = 0."""
+def word_hist(start, count, dg, g_size, g_kind, g_loff, g_left, g_roff, g_right, alpha, flip, flags, twist, hist):
+    """Histogram over (classes, twisted) of ranks [start, start + count) (bin ``classes 2 + twisted``)."""
     herm, n = flags[1], flags[4]
     nblk = hist.shape[0]
     a_letter = alpha >> 1
@@ -308,15 +302,13 @@ def word_hist(start, count, q, dg, g_size, g_kind, g_loff, g_left, g_roff, g_rig
         set_digits(lo, dg, g_size, digits)
         rebuild(0, dg, digits, g_kind, g_loff, g_left, g_roff, g_right, A, P)
         for r in range(lo, hi):
-            c = orbit_weight(P, n, q, False) if q > 0 else 0
-            if q == 0 or c > 0:
-                tw = 0
-                for e in range(n if twist else 0):  # a real word where two letters of equal flip can be paired
-                    if e < P[0, e] and flip[e] == flip[P[0, e]]:
-                        tw = 1
-                        break
-                ncls = word_classes(P, a_letter, a_end, alpha, vis, r + 1, n)
-                hist[blk, (c * (n + 1) + ncls) * 2 + tw] += 1
+            tw = 0
+            for e in range(n if twist else 0):  # a real word where two letters of equal flip can be paired
+                if e < P[0, e] and flip[e] == flip[P[0, e]]:
+                    tw = 1
+                    break
+            ncls = word_classes(P, a_letter, a_end, alpha, vis, r + 1, n)
+            hist[blk, ncls * 2 + tw] += 1
             if r + 1 < hi:
                 rebuild(advance(dg, digits), dg, digits, g_kind, g_loff, g_left, g_roff, g_right, A, P)
 
@@ -349,22 +341,39 @@ def unjoin(head, tail, log, k):
 
 
 @njit(cache=True, inline="always")
-def too_short(a, b, n, q, p0):
-    """A pair (a, b) shorter than edge 0's: rotating its end a (or b) to letter 0 gives an image
-    whose first entry ``P[a] - a`` (or ``P[b] - b``) is below ``p0 = P[0]``."""
-    ab = b - a + n if b < a else b - a
-    return (a % q == 0 and ab < p0) or (b % q == 0 and n - ab < p0)
+def known_offsets(j, ND, n, q, g_kind, A):
+    """How many offsets of a cyclic word are known after digit j: those of the letters before the
+    first unpaired one (matching), or of the left letters 0, 2, ..., 2 j (bijection, q = 2)."""
+    if j + 1 == ND:
+        return n // q
+    if g_kind[0] == 0:
+        return (A[j + 1, 0] + q - 1) // q
+    return j + 1
+
+
+@njit(cache=True, inline="always")
+def skip_subtree(j, dg, digits, W):
+    """Sets the digits after j to their last value (the end of digit j's subtree, where
+    :func:`advance` moves on to digit j's next value); returns the ranks skipped, the current one
+    included.  ``W[j]`` is the number of ranks under one value of digit j."""
+    off = 0
+    for k in range(j + 1, dg.shape[0]):
+        off += digits[k] * W[k]
+        digits[k] = dg[k, 2] - 1
+    return W[j] - off
 
 
 @njit(parallel=True, cache=True)
-def perm_hist(start, count, nblk, q, refl, n, dg, g_size, g_kind, g_loff, g_left, g_roff, g_right, hist):
+def perm_hist(start, count, nblk, q, n, dg, g_size, g_kind, g_loff, g_left, g_roff, g_right, hist):
     """Histogram over (orbit weight c, classes) of ranks [start, start + count) of an orientable
     cyclic word, whose index classes are the cycles of ``s -> P[s - 1]`` (bin ``(c (n + 1) +
     classes) 2``, as :func:`word_hist`).  The ranks are walked in order; each digit's pair adds the
     arcs ``a + 1 -> b``, ``b + 1 -> a`` to the partial map, joining its paths or closing a cycle,
     and is undone when the digit changes, so a pairing costs O(1) amortised.  ``q`` > 0 keeps the
-    orbit representatives (:func:`orbit_weight`) and skips every subtree of the digits below a pair
-    that is :func:`too_short`.  ``nblk`` blocks of ranks go round-robin to ``hist.shape[0]`` threads."""
+    orbit representatives, weighted by their orbit size c: the offsets known after each digit (those of the
+    letters before the first unpaired one) must be a prefix of a necklace (:func:`extend_necklace`),
+    else the whole subtree of the digit is skipped.  ``nblk`` blocks of ranks go round-robin to
+    ``hist.shape[0]`` threads."""
     nthr = hist.shape[0]
     ND = dg.shape[0]
     per = (count + nblk - 1) // nblk
@@ -379,6 +388,8 @@ def perm_hist(start, count, nblk, q, refl, n, dg, g_size, g_kind, g_loff, g_left
         tail = np.empty(n, dtype=np.int32)
         log = np.empty((2 * ND, 4), dtype=np.int32)
         cyc = np.zeros(ND + 1, dtype=np.int64)  # cycles closed by the digits before j
+        known = np.zeros(ND + 1, dtype=np.int64)  # offsets known before digit j ...
+        lyn = np.ones(ND + 1, dtype=np.int64)  # ... and their longest Lyndon prefix
         for blk in range(th, nblk, nthr):
             r = start + blk * per
             hi = min(start + count, r + per)
@@ -396,20 +407,19 @@ def perm_hist(start, count, nblk, q, refl, n, dg, g_size, g_kind, g_loff, g_left
                     unjoin(head, tail, log, 2 * depth)
                 for j in range(j0, ND):
                     a, b = place(j, dg, digits, g_kind, g_loff, g_left, g_roff, g_right, A, P)
-                    if q > 0 and too_short(a, b, n, q, P[0, 0]):
-                        break
+                    if q > 0:
+                        known[j + 1] = known_offsets(j, ND, n, q, g_kind, A)
+                        lyn[j + 1] = extend_necklace(P, n, q, known[j], known[j + 1], lyn[j])
+                        if lyn[j + 1] == 0:
+                            break
                     closed = join(a + 1 if a + 1 < n else 0, b, head, tail, log, 2 * j)
                     closed += join(b + 1 if b + 1 < n else 0, a, head, tail, log, 2 * j + 1)
                     cyc[j + 1] = cyc[j] + closed
                     depth = j + 1
                 if depth < ND:  # no representative below digit `depth`: skip to its next value
-                    off = 0
-                    for k in range(depth + 1, ND):
-                        off += digits[k] * W[k]
-                        digits[k] = dg[k, 2] - 1
-                    r += W[depth] - off
+                    r += skip_subtree(depth, dg, digits, W)
                 else:
-                    c = orbit_weight(P, n, q, refl) if q > 0 else 0
+                    c = lyn[ND] if q > 0 and (n // q) % lyn[ND] == 0 else 0
                     if q == 0 or c > 0:
                         hist[th, (c * (n + 1) + cyc[ND]) * 2] += 1
                     r += 1
