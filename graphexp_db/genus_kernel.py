@@ -49,6 +49,7 @@ __all__ = ["compiled_available", "pairing_keys", "partner_keys", "pairing_terms"
            "keys_terms", "KEY_FIXED"]
 
 CHUNK = 1 << 20
+SERIAL_MAX = 1 << 18  # shorter rank ranges of cyclic words run on one thread (no hand-offs between cores)
 ORBIT_MIN = 1 << 16  # whole spaces of cyclic words at least this large are summed over orbits
 
 
@@ -364,9 +365,15 @@ def _word_hist(st: _Static, start: int, count: int, q: int, orbit_size: int = 0)
     width = 2 * (n + 1) * (orbit_size + 1)
     args = (st.dg, st.g_size, st.g_kind, st.g_loff, st.g_left, st.g_roff, st.g_right)
     if st.perm_word:
-        hist = np.zeros((_numba().get_num_threads(), width), dtype=np.int64)
-        _kernels()["perm_hist"](np.int64(start), np.int64(count), np.int64(nblk), np.int64(q), np.int64(n),
-                                *args, hist)
+        nb = _numba()
+        threads = nb.get_num_threads()
+        nb.set_num_threads(threads if count >= SERIAL_MAX else 1)
+        try:
+            hist = np.zeros((nb.get_num_threads(), width), dtype=np.int64)
+            _kernels()["perm_hist"](np.int64(start), np.int64(count), np.int64(nblk), np.int64(q), np.int64(n),
+                                    *args, hist)
+        finally:
+            nb.set_num_threads(threads)
     else:
         assert q == 0
         hist = np.zeros((nblk, width), dtype=np.int64)
