@@ -265,9 +265,10 @@ def pairing_terms(graph: OperatorGraph, ensemble="gaussian", *, marked: bool = F
     stop = total if stop is None else min(stop, total)
     if (xp is None or xp.__name__ == "numpy") and _numba() is not None and 0 < total < 2**62 and start < stop:
         space = PairingSpace(graph, ensemble)
-        if start == 0 and stop == total and total >= ORBIT_MIN and _rotation_period(graph, space) is not None:
-            return orbit_terms(graph, ensemble, census=census)  # a whole large cyclic word: orbit sums
         st = _Static(graph, space)
+        whole = start == 0 and stop == total
+        if whole and total >= ORBIT_MIN and st.perm_word and _rotation_period(graph, space) is not None:
+            return orbit_terms(graph, ensemble, census=census)  # a whole large cyclic word: orbit sums
         if st.fast_word:  # words: histogram of (classes, twisted) in the kernel, no per-pairing rows
             hist = _word_hist(st, start, stop - start, 0)
             rows, counts = _decode_hist(st, hist)
@@ -335,7 +336,8 @@ def orbit_terms(graph: OperatorGraph, ensemble="gaussian", *, census: dict | Non
 
 def orbit_ranks(graph: OperatorGraph, ensemble="gaussian") -> int | None:
     """The number of leading ranks that hold every orbit representative of :func:`orbit_terms`
-    (the ranks its rank ranges cover), or None when the word has no orbit sums.
+    (the ranks its rank ranges cover), or None unless the word is an orientable cyclic word whose
+    orbit sums the compiled kernel does (one trace, one group of letters, rotations as automorphisms).
 
     >>> from graphexp_db.expand import gue_graph, trace_word_graph
     >>> orbit_ranks(gue_graph(5)), orbit_ranks(trace_word_graph(1, 3), "complex"), orbit_ranks(trace_word_graph(1, 3))
@@ -344,7 +346,9 @@ def orbit_ranks(graph: OperatorGraph, ensemble="gaussian") -> int | None:
     if not graph.is_word or graph.n_traces != 1:
         return None
     space = PairingSpace(graph, ensemble)
-    return None if _rotation_period(graph, space) is None else _orbit_stop(space)
+    if _rotation_period(graph, space) is None or not _Static(graph, space).perm_word:
+        return None
+    return _orbit_stop(space)
 
 
 def _orbit_stop(space: PairingSpace) -> int:

@@ -284,7 +284,7 @@ def _sum_pairings(graphs, sizes, ens, quantity: str, xp, workers, scheduler, pro
 def _orbit_ranks(g, ens) -> int | None:
     """The ranks holding every orbit representative of a cyclic word (GUE, complex ``tr (W W^*)^k``)
     when the compiled kernel sums its pairings over rotation orbits (the same exact terms and
-    census as every pairing), else None."""
+    census as every pairing), else None (then every pairing is enumerated)."""
     from ..genus_kernel import compiled_available, orbit_ranks
 
     return orbit_ranks(g, ens) if compiled_available() else None
