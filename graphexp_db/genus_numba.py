@@ -3,11 +3,12 @@
 * ``ranks`` / ``given``: key rows ``(n_exponent, crossing, surface code, chi, hidden classes,
   signature...)`` of a rank range (unranked by an odometer over the mixed-radix digits) or of
   explicit partner maps / cumulant blocks, with union-find over the slots;
-* ``word_hist``: the histogram over (orbit weight, classes, twisted) of a rank range of a word whose
-  slots each touch two letter-ends (orbits of two involutions on the letter-ends);
-* ``perm_hist``: the same histogram for orientable cyclic words (GUE, complex ``tr (W W^*)^k``),
-  whose index classes are the cycles of ``s -> P[s - 1]``, followed incrementally along the
-  odometer (O(1) amortised per pairing), with orbit sums that skip whole subtrees of digits.
+* ``word_hist``: the histogram over (classes, twisted) of a rank range of a word whose slots each
+  touch two letter-ends (orbits of two involutions on the letter-ends);
+* ``perm_hist``: the histogram over (orbit weight, classes) for orientable cyclic words (GUE,
+  complex ``tr (W W^*)^k``), whose index classes are the cycles of ``s -> P[s - 1]``, followed
+  incrementally along the odometer (O(1) amortised per pairing), with orbit sums that skip whole
+  subtrees of digits.
 
 ``numba`` is None when it is not installed or ``GRAPHEXP_NO_NUMBA`` is set; the functions below
 are then plain Python, never called (the driver takes the numpy reference path).
