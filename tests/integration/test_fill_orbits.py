@@ -55,3 +55,15 @@ def test_orbit_fill_is_idempotent(tmp_path):
         if spec["quantity"] == "gue":
             assert {-e // 2: c for e, c in s.by_exponent.items()} == harer_zagier(spec["order"])
     assert logical_dump(engine) == before
+
+
+def test_orbit_tasks_on_dask_equal_the_serial_fill(tmp_path, monkeypatch):
+    pytest.importorskip("dask.distributed", reason="dask[distributed] is not installed")
+    monkeypatch.setattr(fill, "ORBIT_TASK", 500)  # 12 rank ranges of gue order 6
+    dumps = []
+    for name, kw in (("serial", {}), ("dask", dict(workers=2, processes=False))):
+        engine = get_engine(f"sqlite:///{tmp_path / name}.sqlite")
+        ensure_schema(engine)
+        fill.fill_expansion(engine, None, "gue", 6, **kw)
+        dumps.append(logical_dump(engine))
+    assert dumps[0] == dumps[1]
