@@ -230,14 +230,21 @@ def fill_expansion(
 
 # --------------------------------------------------------------------------- helpers
 TASK_PAIRINGS = 1 << 18  # pairings per distributed task (a rank range of one graph)
+ORBIT_TASK = 1 << 22  # ranks per task of orbit sums (most of them are skipped, not unranked)
 
 
 def _terms_task(task: dict) -> tuple[dict, dict]:
-    """Pure: terms and census of one rank range of one graph's pairings (a Dask task)."""
+    """Pure: terms and census of one rank range of one graph's pairings (a Dask task); with
+    ``orbit``, of the orbit representatives in the range, weighted by their orbit sizes."""
     from ..backend import get_xp
 
-    xp = get_xp(task["device"])
     census: dict = {}
+    if task.get("orbit"):
+        from ..genus_kernel import orbit_terms
+
+        terms = orbit_terms(task["graph"], task["ensemble"], census=census, start=task["start"], stop=task["stop"])
+        return terms, census
+    xp = get_xp(task["device"])
     terms = graph_terms(task["graph"], task["ensemble"], marked=task["marked"], census=census,
                         xp=None if xp.__name__ == "numpy" else xp, start=task["start"], stop=task["stop"])
     return terms, census
@@ -251,10 +258,11 @@ def _sum_pairings(graphs, sizes, ens, quantity: str, xp, workers, scheduler, pro
         if not size:
             continue
         splittable = ens.is_gaussian or g.rule == "hermitian"
-        bounds = range(0, size, TASK_PAIRINGS) if splittable else [0]
-        for lo in bounds:
+        reps = _orbit_ranks(g, ens) if splittable and device == "cpu" else None
+        step, end = (TASK_PAIRINGS, size) if reps is None else (ORBIT_TASK, reps)
+        for lo in range(0, end, step) if splittable else [0]:
             tasks.append(dict(graph=g, ensemble=str(ens), marked=quantity == "ntk", device=device, start=lo,
-                              stop=min(lo + TASK_PAIRINGS, size) if splittable else None))
+                              stop=min(lo + step, end) if splittable else None, orbit=reps is not None))
             owner.append(i)
     if workers is None and scheduler is None:
         parts = [_terms_task(t) for t in tasks]
@@ -271,6 +279,15 @@ def _sum_pairings(graphs, sizes, ens, quantity: str, xp, workers, scheduler, pro
         for k, c in census.items():
             c_acc[k] = c_acc.get(k, 0) + c
     return out
+
+
+def _orbit_ranks(g, ens) -> int | None:
+    """The ranks holding every orbit representative of a cyclic word (GUE, complex ``tr (W W^*)^k``)
+    when the compiled kernel sums its pairings over rotation orbits (the same exact terms and
+    census as every pairing), else None (then every pairing is enumerated)."""
+    from ..genus_kernel import compiled_available, orbit_ranks
+
+    return orbit_ranks(g, ens) if compiled_available() else None
 
 
 def _spec_hash(arch) -> str:
