@@ -48,7 +48,7 @@ def python_faces(graph, P: np.ndarray) -> np.ndarray:
     for b, partner in enumerate(P.tolist()):
         parent = list(range(S))
 
-        def find(a):
+        def find(a, parent=parent):
             while parent[a] != a:
                 parent[a] = parent[parent[a]]
                 a = parent[a]

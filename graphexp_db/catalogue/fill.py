@@ -490,6 +490,7 @@ def _partition_embedding_row(g, blocks, weight) -> dict:
     for blk in blocks:
         nxt[0, list(blk)] = list(blk[1:]) + [blk[0]]
     b = embed_batch(g, None, blocks_next=nxt)
+    assert b.F is not None   # cumulant blocks of a word: faces are counted
     e = int(b.n_exponent[0])
     return dict(kind="ribbon", V=int(b.V[0]), E=int(b.E[0]), F=int(b.F[0]), chi=int(b.chi[0]), genus=None, crosscaps=None,
                 orientable=None, n_exponent=e, leading=e == 0, quotient_json="[]",
