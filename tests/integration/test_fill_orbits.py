@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from graphexp_db import genus_kernel as gk
-from graphexp_db.catalogue import fill
+from graphexp_db.catalogue import fill, fill_tasks
 from graphexp_db.catalogue.engine import get_engine
 from graphexp_db.catalogue.migrate import ensure_schema
 from graphexp_db.catalogue.store import logical_dump
@@ -30,16 +30,16 @@ def _catalogue(tmp_path, name: str, budget: int):
 @pytest.mark.parametrize("budget", [0, 64])
 def test_orbit_fill_equals_every_pairing_fill(tmp_path, monkeypatch, budget):
     tasks = []
-    real = fill._terms_task
-    monkeypatch.setattr(fill, "_terms_task", lambda t: tasks.append(t) or real(t))
-    monkeypatch.setattr(fill, "ORBIT_TASK", 97)  # several rank ranges per graph
+    real = fill_tasks._terms_task
+    monkeypatch.setattr(fill_tasks, "_terms_task", lambda t: tasks.append(t) or real(t))
+    monkeypatch.setattr(fill_tasks, "ORBIT_TASK", 97)  # several rank ranges per graph
     orbit = _catalogue(tmp_path, "orbit", budget)
     assert all(t["orbit"] for t in tasks) and len(tasks) > len(EXPANSIONS)
     for graph, ens in {(t["graph"], t["ensemble"]) for t in tasks}:  # the ranges cover the representatives' ranks
         ranges = sorted((t["start"], t["stop"]) for t in tasks if t["graph"] is graph and t["ensemble"] == ens)
         assert ranges[0][0] == 0 and ranges[-1][1] == gk.orbit_ranks(graph, ens)
         assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
-    monkeypatch.setattr(fill, "_orbit_ranks", lambda g, ens: None)
+    monkeypatch.setattr(fill_tasks, "_orbit_ranks", lambda g, ens: None)
     tasks.clear()
     full = _catalogue(tmp_path, "full", budget)
     assert tasks and not any(t["orbit"] for t in tasks)
@@ -59,7 +59,7 @@ def test_orbit_fill_is_idempotent(tmp_path):
 
 def test_orbit_tasks_on_dask_equal_the_serial_fill(tmp_path, monkeypatch):
     pytest.importorskip("dask.distributed", reason="dask[distributed] is not installed")
-    monkeypatch.setattr(fill, "ORBIT_TASK", 500)  # 12 rank ranges of gue order 6
+    monkeypatch.setattr(fill_tasks, "ORBIT_TASK", 500)  # 12 rank ranges of gue order 6
     dumps = []
     for name, kw in (("serial", {}), ("dask", dict(workers=2, processes=False))):
         engine = get_engine(f"sqlite:///{tmp_path / name}.sqlite")
