@@ -37,6 +37,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .activations import REGISTRY
 from .gaussian import gaussian_moment_exact
 from .moments_base import _Batched, _Oracle
 from .moments_jets import _JETS, _JetOracle
@@ -57,7 +58,7 @@ def method_of(activation) -> str:
     act = parse_activation(activation)
     if act.is_polynomial:
         return EXACT
-    return CLOSED if act.name in ("sin", "relu") else QUADRATURE
+    return CLOSED if REGISTRY[act.name].oracle == "closed-form" else QUADRATURE
 
 
 def oracle_for(activation, K, *, resolution: int = 1, max_derivative: int | None = None):

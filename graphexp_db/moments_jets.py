@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from .activations import REGISTRY
 from .gaussian import _trapezoid, quadrature_nodes
 from .moments_base import _Oracle
 from .spec import SpecError
@@ -20,47 +21,8 @@ from .spec import SpecError
 __all__: list[str] = []
 
 
-def _tanh_jet(z: np.ndarray, M: int) -> list[np.ndarray]:
-    # Taylor coefficients c_k of tanh(z + h) from t' = 1 - t^2: (k+1) c_(k+1) = [k == 0] - sum_r c_r c_(k-r)
-    c = [np.tanh(z)]
-    for k in range(M):
-        acc = -sum(c[r] * c[k - r] for r in range(k + 1))
-        if k == 0:
-            acc = acc + 1.0
-        c.append(acc / (k + 1))
-    return [ck * math.factorial(k) for k, ck in enumerate(c)]   # derivatives
-
-
-def _erf_jet(z: np.ndarray, M: int) -> list[np.ndarray]:
-    from scipy.special import erf
-
-    out = [erf(z)]
-    g = 2 / math.sqrt(math.pi) * np.exp(-z * z)
-    for k in range(1, M + 1):
-        # d^k erf = (2/sqrt pi) (-1)^(k-1) H_(k-1)(z) exp(-z^2)  (physicists' Hermite)
-        c = np.zeros(k)
-        c[-1] = 1
-        out.append((-1) ** (k - 1) * np.polynomial.hermite.hermval(z, c) * g)
-    return out
-
-
-def _gelu_jet(z: np.ndarray, M: int) -> list[np.ndarray]:
-    from scipy.special import ndtr
-
-    pdf = np.exp(-z * z / 2) / math.sqrt(2 * math.pi)
-
-    def Phi(k):  # k-th derivative of the normal cdf
-        if k == 0:
-            return ndtr(z)
-        c = np.zeros(k)
-        c[-1] = 1
-        return (-1) ** (k - 1) * np.polynomial.hermite_e.hermeval(z, c) * pdf
-
-    # (z Phi)^(k) = z Phi^(k) + k Phi^(k-1)
-    return [z * Phi(0)] + [z * Phi(k) + k * Phi(k - 1) for k in range(1, M + 1)]
-
-
-_JETS = {"tanh": _tanh_jet, "erf": _erf_jet, "gelu": _gelu_jet}
+#: Taylor jets (derivatives 0..M) of the activations with a quadrature oracle, from the registry
+_JETS = {n: a.jet for n, a in REGISTRY.items() if a.oracle == "quadrature" and a.jet is not None}
 _SINGULAR = 0.1   # pairs with c <= 0.1 sqrt(kyy) keep jets for the inner derivatives (c^-n <= 1e4 at n = 4)
 
 
