@@ -39,6 +39,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from .backend import is_gpu
 from .expand import OperatorGraph
 from .genus_numba import KERNELS as _KERNELS
 from .genus_numba import KEY_FIXED
@@ -194,7 +195,7 @@ def pairing_keys(graph: OperatorGraph, ensemble="gaussian", start: int = 0, stop
     space = PairingSpace(graph, ensemble)
     stop = space.total if stop is None else min(stop, space.total)
     start = min(start, stop)
-    if xp is not None and xp.__name__ == "cupy":
+    if is_gpu(xp):
         st = _Static(graph, space)
         if len(st.sp):  # a signature (input moments, D-marks): embedded on the host
             return _reference_keys(graph, space.unrank(start, stop))
@@ -263,7 +264,7 @@ def pairing_terms(graph: OperatorGraph, ensemble="gaussian", *, marked: bool = F
     """
     total = count_pairings(graph, ensemble)
     stop = total if stop is None else min(stop, total)
-    if (xp is None or xp.__name__ == "numpy") and _numba() is not None and 0 < total < 2**62 and start < stop:
+    if not is_gpu(xp) and _numba() is not None and 0 < total < 2**62 and start < stop:
         space = PairingSpace(graph, ensemble)
         st = _Static(graph, space)
         whole = start == 0 and stop == total

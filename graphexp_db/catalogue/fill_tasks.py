@@ -11,6 +11,7 @@ serial or Dask map over every graph's ranges.
 
 from __future__ import annotations
 
+from ..backend import device_kind, get_xp, is_gpu
 from ..finite import graph_terms
 
 __all__: list[str] = []
@@ -22,8 +23,6 @@ ORBIT_TASK = 1 << 22  # ranks per task of orbit sums (most of them are skipped, 
 def _terms_task(task: dict) -> tuple[dict, dict]:
     """Pure: terms and census of one rank range of one graph's pairings (a Dask task); with
     ``orbit``, of the orbit representatives in the range, weighted by their orbit sizes."""
-    from ..backend import get_xp
-
     census: dict = {}
     if task.get("orbit"):
         from ..genus_kernel import orbit_terms
@@ -32,13 +31,13 @@ def _terms_task(task: dict) -> tuple[dict, dict]:
         return terms, census
     xp = get_xp(task["device"])
     terms = graph_terms(task["graph"], task["ensemble"], marked=task["marked"], census=census,
-                        xp=None if xp.__name__ == "numpy" else xp, start=task["start"], stop=task["stop"])
+                        xp=xp if is_gpu(xp) else None, start=task["start"], stop=task["stop"])
     return terms, census
 
 
 def _sum_pairings(graphs, sizes, ens, quantity: str, xp, workers, scheduler, processes) -> list[tuple[dict, dict]]:
     """Terms and census of every graph, serially or on Dask over rank ranges (same result)."""
-    device = "cpu" if xp.__name__ == "numpy" else "gpu"
+    device = device_kind(xp)
     tasks, owner = [], []
     for i, (g, size) in enumerate(zip(graphs, sizes)):
         if not size:
