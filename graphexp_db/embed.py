@@ -36,6 +36,7 @@ from fractions import Fraction
 import numpy as np
 
 from .expand import OperatorGraph
+from .surfaces import CROSSCAP, CUMULANT, Surface, surface_text
 
 __all__ = ["BatchEmbedding", "Embedding", "embed_batch", "embed_one", "aggregate", "aggregate_keys", "surface_codes", "format_term", "evaluate_factors"]
 
@@ -224,13 +225,13 @@ def _surface(b: BatchEmbedding, i: int) -> str:
 
 def _surface_raw(b: BatchEmbedding, i: int) -> str:
     if b.orientable is None:
-        return f"X{int(b.chi[i])}"
+        return str(Surface("X", int(b.chi[i])))
     assert b.genus is not None and b.crosscaps is not None   # set together with orientable
-    return f"S{int(b.genus[i])}" if b.orientable[i] else f"N{int(b.crosscaps[i])}"
+    return str(Surface("S", int(b.genus[i])) if b.orientable[i] else Surface("N", int(b.crosscaps[i])))
 
 
 def surface_codes(b: BatchEmbedding) -> np.ndarray:
-    """Integer surface code per pairing: genus g (orientable), 1000 + crosscaps, 2000 + chi (cumulant
+    """Integer surface code per pairing: genus g (orientable), CROSSCAP + crosscaps, CUMULANT + chi (cumulant
     blocks, no orientation data), 0 for quotient graphs of trees.
 
     >>> from graphexp_db.expand import gue_graph
@@ -241,9 +242,9 @@ def surface_codes(b: BatchEmbedding) -> np.ndarray:
     if b.F is None:
         return np.zeros_like(b.n_exponent)
     if b.orientable is None:
-        return 2000 + b.chi
+        return CUMULANT + b.chi
     assert b.genus is not None and b.crosscaps is not None   # set together with orientable
-    return np.where(b.orientable, b.genus, 1000 + b.crosscaps)
+    return np.where(b.orientable, b.genus, CROSSCAP + b.crosscaps)
 
 
 def aggregate(graph: OperatorGraph, b: BatchEmbedding, *, weights=None, marked: bool = False, census: dict | None = None) -> dict[tuple, Fraction]:
@@ -283,7 +284,7 @@ def aggregate_keys(graph: OperatorGraph, keys: np.ndarray, *, tree: bool, weight
     groups = []
     for j in range(len(uniq)):
         code = int(uniq[j][2])
-        surface = "Q" if tree else (f"S{code}" if code < 1000 else f"N{code - 1000}" if code < 2000 else f"X{code - 2000}")
+        surface = "Q" if tree else surface_text(code)
         raw = totals[j] if weighted_census else int(counts[j])
         groups.append((np.concatenate([uniq[j][:2], uniq[j][3:]]), surface, totals[j], raw))
     base = Counter(dict(graph.monomial))

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-_CUDA_SRC = r"""
+from .surfaces import CROSSCAP
+
+_CUDA_SRC = f"#define CROSSCAP {CROSSCAP}\n" + r"""
 extern "C" __global__ void pairing_keys(
     const long long start, const long long B, const int ng,
     const long long* g_kind, const long long* g_size, const long long* g_loff, const int* g_left,
@@ -72,7 +74,7 @@ extern "C" __global__ void pairing_keys(
     long long expo, chi, surf;
     if (word) {
         chi = ntr + n_blocks + ncls - n; expo = ncls - n / 2 - ntr;
-        surf = (realrule && twisted) ? 1000 + 2 * ntr - chi : (2 * ntr - chi) / 2;
+        surf = (realrule && twisted) ? CROSSCAP + 2 * ntr - chi : (2 * ntr - chi) / 2;
     } else {
         expo = ncls - half_pairs; chi = ncls + 1 - half_pairs; surf = 0;
     }

@@ -45,6 +45,7 @@ from .genus_numba import KERNELS as _KERNELS
 from .genus_numba import KEY_FIXED
 from .genus_numba import numba as _nb
 from .pair import PairingSpace, count_pairings
+from .surfaces import CROSSCAP
 
 __all__ = ["compiled_available", "pairing_keys", "partner_keys", "pairing_terms", "orbit_terms", "orbit_ranks",
            "keys_terms", "KEY_FIXED"]
@@ -395,7 +396,7 @@ def _decode_hist(st: _Static, hist: np.ndarray, orbit_size: int = 0):
         rest, tw = divmod(idx, 2)
         c, ncls = divmod(rest, n + 1)
         chi = ntr + n // 2 + ncls - n
-        surf = 1000 + 2 * ntr - chi if tw else (2 * ntr - chi) // 2
+        surf = CROSSCAP + 2 * ntr - chi if tw else (2 * ntr - chi) // 2
         row = [ncls - n // 2 - ntr, 0, surf] + ([c] if orbit_size else [])
         rows.append(row)
         counts.append(int(hist[idx]))

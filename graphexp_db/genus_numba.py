@@ -26,6 +26,7 @@ import numpy as np
 
 from .embed import _CODE_SHIFT as _SHIFT
 from .embed import _SENTINEL
+from .surfaces import CROSSCAP, CUMULANT
 
 __all__ = ["numba", "KERNELS", "KEY_FIXED"]
 
@@ -157,9 +158,9 @@ def embed_row(T, tb, is_pair, rows, cols, hidden, half, tree, flip, sp, flags, p
         chi = ntr + n_blocks + ncls - n
         expo = ncls - n // 2 - ntr
         if not is_pair:
-            surf = 2000 + chi
+            surf = CUMULANT + chi
         elif realrule and twisted:
-            surf = 1000 + 2 * ntr - chi
+            surf = CROSSCAP + 2 * ntr - chi
         else:
             surf = (2 * ntr - chi) // 2
     else:

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from graphexp_db.catalogue import models as m
 from graphexp_db.catalogue.engine import dispose_engine, get_engine
 from graphexp_db.catalogue.fill import fill_expansion
-from graphexp_db.catalogue.migrate import ensure_schema
+from graphexp_db.catalogue.migrate import ensure_schema, head_revision
 from graphexp_db.cli import app
 
 ASSET = Path(__file__).parent / "assets" / "catalogue_rev0001.sqlite"
@@ -165,7 +165,7 @@ def test_unknown_revision_and_missing_columns(tmp_path, monkeypatch):
         if command != "current":  # db current reports the revision and exits 1 (documented)
             _run_one_line([*COMMANDS[command], "--db", url], tmp_path, "unknown to this graphexp-db")
     with engine.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = '0002'"))
+        conn.execute(text(f"UPDATE alembic_version SET version_num = '{head_revision()}'"))
         conn.execute(text("ALTER TABLE evaluated_contribution DROP COLUMN contribution_json"))
     _run_one_line([*COMMANDS["expand"], "--db", url], tmp_path, "lacks evaluated_contribution.contribution_json")
     dispose_engine(url)

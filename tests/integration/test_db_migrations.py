@@ -138,3 +138,24 @@ def test_upgrade_refuses_unversioned_database_that_differs(sqlite_url):
         conn.execute(text("CREATE TABLE operator_graph (id INTEGER PRIMARY KEY, label TEXT)"))
     with pytest.raises(SchemaOutdated, match="differ from the models"):
         migrate.upgrade(engine)
+
+
+def test_0003_relabels_negative_chi_cumulant_surfaces(url):
+    """A catalogue filled before 0003 stored X<chi < 0> as N<1000 + chi>; 0003 relabels those rows,
+    and its downgrade writes the old labels back."""
+    from graphexp_db.catalogue.fill import fill_expansion
+
+    engine = get_engine(url)
+    ensure_schema(engine)
+    fill_expansion(engine, None, "trace", 3, ensemble="rademacher", p=1)
+
+    def labels():
+        with engine.connect() as conn:
+            return sorted(r[0] for r in conn.execute(text("SELECT DISTINCT surface FROM pairing_aggregate WHERE ensemble = 'rademacher'")))
+
+    fresh = labels()
+    assert fresh == ["X-1", "X-2", "X0", "X1", "X2"]
+    migrate.downgrade(engine, "0002")
+    assert labels() == ["N998", "N999", "X0", "X1", "X2"]     # what a 0002-era fill stored
+    assert migrate.upgrade(engine) == head_revision() == "0003"
+    assert labels() == fresh

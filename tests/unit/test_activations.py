@@ -8,8 +8,8 @@ import pytest
 
 from graphexp_db.activations import REGISTRY, dphi, phi
 from graphexp_db.gaussian import _QUAD_FUNCS, CLOSED_FORMS
-from graphexp_db.montecarlo import KINKED_ACTIVATIONS
 from graphexp_db.moments import method_of
+from graphexp_db.montecarlo import KINKED_ACTIVATIONS
 from graphexp_db.spec import ACTIVATIONS, parse_activation
 
 Z = np.linspace(-2.3, 2.1, 9) + 0.05     # away from relu's kink
