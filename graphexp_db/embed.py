@@ -169,9 +169,10 @@ def embed_batch(graph: OperatorGraph, P, *, blocks_next=None, xp=None) -> BatchE
             crosscaps = np.where(orientable, 0, 2 * graph.n_traces - chi)
         return BatchEmbedding(lab_h, n_classes, e_exp, Vn, n_blocks, F, chi, genus, crosscaps, orientable, crossing, signature)
     # trees glued at the root: quotient graph
-    half_pairs = (is_rep & half[None, :]).sum(axis=1)
+    half_pairs = (is_rep & half[None, :]).sum(axis=1)     # blocks of N x N edges
     other_pairs = n_blocks - half_pairs
-    e_exp = n_classes - half_pairs
+    # N^(-1/2) per edge of an N x N matrix: a cumulant block of 2s of them is N^-s, not N^-1
+    e_exp = n_classes - int(half.sum()) // 2
     Vq = n_classes + 1 + other_pairs
     Eq = n_blocks
     return BatchEmbedding(lab_h, n_classes, e_exp, Vq, Eq, None, Vq - Eq, None, None, None, crossing, signature)

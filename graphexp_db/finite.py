@@ -225,14 +225,10 @@ def _route(arch, activation, quantity: str, xs, *, max_order=None, method="auto"
         if reason is not None:
             raise SpecError(reason + ("; use --method graphs" if ens.is_gaussian else ""))
         return _recursion_route(arch, act, quantity, xs, max_order, ens, kw.get("limit", DEFAULT_LIMIT))
-    if not ens.is_gaussian:
-        # the pairing route's cumulant partitions for network quantities disagree with exact
-        # enumeration of rademacher networks at depth >= 2 (tests/unit/test_recursion_nongaussian.py)
-        if reason:
-            raise SpecError(f"no exact route for this case: {reason}, and the graph route sums Gaussian pairings only")
-        raise SpecError(f"the graph route sums Gaussian pairings for networks; {ens} weights need the layer recursion"
-                        " (--method recursion)")
-    return _graph_route(arch, act, quantity, xs, max_order, marked, **kw)
+    if not ens.is_gaussian and quantity == "ntk":
+        raise SpecError(f"the pairing route's NTK mean needs Gaussian pairings; with {ens} weights use the layer recursion"
+                        + (f" ({reason})" if reason else ""))
+    return _graph_route(arch, act, quantity, xs, max_order, marked, ensemble=str(ens), **kw)
 
 
 def _recursion_route(arch, act, quantity, xs, max_order, ens, limit) -> FiniteSeries:
@@ -250,6 +246,8 @@ def _recursion_route(arch, act, quantity, xs, max_order, ens, limit) -> FiniteSe
     xs = [_exact_vector(x, "x" if i == 0 else "y") for i, x in enumerate(xs)]
     if oracle != EXACT:
         xs = [[float(v) for v in x] for x in xs]
+    if quantity == "covariance" and xs[0] == xs[1]:
+        quantity, xs = "variance", xs[:1]   # E[f(x)^2] with one site (the same series, no singular pair)
     _check_budget(arch, act, quantity, max_order, limit)
     coeffs = recursion.series(arch, act, xs, quantity, max_order=max_order, ensemble=ens)
     errors = {}
@@ -279,7 +277,7 @@ def _graph_route(arch, act, quantity, xs, max_order, marked, **kw) -> FiniteSeri
         coeffs = {j: v for j, v in sorted(out.items()) if v != 0}
     if max_order is not None:
         coeffs = {j: v for j, v in coeffs.items() if j <= max_order}
-    return FiniteSeries(coeffs, method="graphs", exact=True, max_order=max_order)
+    return FiniteSeries(coeffs, method="graphs", exact=True, max_order=max_order, ensemble=kw.get("ensemble", "gaussian"))
 
 
 #: non-polynomial activations: orders above this need derivatives beyond the jet order
@@ -347,15 +345,20 @@ def kernel_matrix_series(arch, activation, X, Y=None, *, quantity: str = "covari
         raise SpecError(f"inputs must be matrices with one dimension, got {X.shape} and {Y.shape}")
     ia, ib = np.triu_indices(len(X)) if sym else np.unravel_index(np.arange(len(X) * len(Y)), (len(X), len(Y)))
     out = {j: np.zeros((len(X), len(Y))) for j in range(max_order + 1)}
-    for start in range(0, len(ia), chunk):
-        a, b = ia[start:start + chunk], ib[start:start + chunk]
-        res = recursion.series(arch, act, [X[a], Y[b]], quantity, max_order=max_order)
-        for j, vals in res.items():
-            out[j][a, b] = vals
-            if sym:
-                out[j][b, a] = vals
-        if progress is not None:
-            progress(len(a))
+    # pairs of equal inputs: the covariance is E[f(x)^2], summed with one site (relu's two-site
+    # Taylor terms E[delta(u) delta(v)] diverge there)
+    same = (X[ia] == Y[ib]).all(axis=1) if quantity == "covariance" else np.zeros(len(ia), dtype=bool)
+    for pick, q in ((~same, quantity), (same, "variance")):
+        pa, pb = ia[pick], ib[pick]
+        for start in range(0, len(pa), chunk):
+            a, b = pa[start:start + chunk], pb[start:start + chunk]
+            res = recursion.series(arch, act, [X[a], Y[b]] if q != "variance" else [X[a]], q, max_order=max_order)
+            for j, vals in res.items():
+                out[j][a, b] = vals
+                if sym:
+                    out[j][b, a] = vals
+            if progress is not None:
+                progress(len(a))
     return out
 
 

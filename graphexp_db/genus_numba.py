@@ -164,7 +164,12 @@ def embed_row(T, tb, is_pair, rows, cols, hidden, half, tree, flip, sp, flags, p
         else:
             surf = (2 * ntr - chi) // 2
     else:
-        expo = ncls - half_pairs
+        # N^(-1/2) per edge of an N x N matrix, however the edges are blocked (a cumulant block of
+        # 2s of them is N^-s, not N^-1); the quotient graph has one edge per block
+        nhalf = 0
+        for e in range(n):
+            nhalf += half[e]
+        expo = ncls - nhalf // 2
         chi = ncls + 1 - half_pairs
         surf = 0
     out[b, 0] = expo

@@ -60,11 +60,10 @@ def graph_terms(graph: OperatorGraph, ensemble="gaussian", *, marked: bool = Fal
     [(-2, 'S1', 1), (0, 'S0', 2)]
     """
     ens = parse_ensemble(ensemble)
-    if not ens.is_gaussian and not graph.is_word:
-        # the cumulant partitions of network graphs disagree with exact enumeration of rademacher
-        # networks (depth >= 2, the 4-point function at depth 1): the layer recursion is their route
-        raise SpecError(f"cumulant partitions ({ens}) are for trace words; network quantities with {ens} weights "
-                        "use the layer recursion (finite-width --method recursion)")
+    if marked and not ens.is_gaussian:
+        # the NTK marking counts pairs that cross between the two trees; a cumulant block of four or
+        # more letters has no such count
+        raise SpecError(f"the pairing route's NTK mean needs Gaussian pairings; with {ens} weights use the layer recursion")
     out: dict = defaultdict(Fraction)
     if ens.is_gaussian or graph.rule == "hermitian":
         space = PairingSpace(graph, ens)
@@ -207,7 +206,8 @@ def estimate_pairings(arch, quantity: str, activation) -> int:
     return sum(pairings((a, b)) for a in roots for b in roots)
 
 
-def _tree_series(arch, quantity, activation, xs, *, marked=False, limit=DEFAULT_LIMIT, xp=None, progress=None):
+def _tree_series(arch, quantity, activation, xs, *, ensemble="gaussian", marked=False, limit=DEFAULT_LIMIT, xp=None,
+                 progress=None):
     act = _poly(activation)
     layer_dag(arch)  # validates the architecture kind
     values = tree_values(arch, act, xs)
@@ -216,7 +216,7 @@ def _tree_series(arch, quantity, activation, xs, *, marked=False, limit=DEFAULT_
         raise TooLarge(f"{quantity} of {arch} with {act} needs about {size:,} pairings, over the limit {limit:,} (use --force)")
     series: dict[int, Fraction] = defaultdict(Fraction)
     for g in _graphs(arch, quantity, act, values):
-        for (e, _s, factors), w in graph_terms(g, marked=marked, xp=xp).items():
+        for (e, _s, factors), w in graph_terms(g, ensemble, marked=marked, xp=xp).items():
             series[-e] += w * evaluate_factors(factors, values)
         if progress is not None:
             progress(count_pairings(g))

@@ -27,7 +27,7 @@ __all__ = ["LayerEngine", "Moments", "MOMENT_OBSERVABLES", "connected_series", "
 
 
 #: the output moments E[f(x)^a f(y)^b] each quantity needs, in the order connected_series takes them
-MOMENT_OBSERVABLES = {"covariance": [(1, 1)], "fourpoint": [(4, 0), (2, 0)],
+MOMENT_OBSERVABLES = {"covariance": [(1, 1)], "variance": [(2, 0)], "fourpoint": [(4, 0), (2, 0)],
                       "fourpoint-mixed": [(2, 2), (2, 0), (0, 2), (1, 1)]}
 
 

@@ -55,7 +55,10 @@ from .spec import DagSpec, MLPSpec, ResNetSpec, SpecError, parse_activation, par
 
 __all__ = ["series", "QUANTITIES", "supports"]
 
-QUANTITIES = ("covariance", "ntk", "fourpoint", "fourpoint-mixed")
+QUANTITIES = ("covariance", "ntk", "fourpoint", "fourpoint-mixed", "variance")
+#: one input: E[f(x)^4] - 3 E[f(x)^2]^2, and E[f(x)^2] (the covariance at y = x, with one site: relu's
+#: cross derivatives E[delta(u) delta(v)] diverge as the two sites of a pair become one)
+ONE_SITE = ("fourpoint", "variance")
 
 
 def supports(arch, ensemble="gaussian", activation=None, quantity: str = "covariance") -> str | None:
@@ -145,7 +148,7 @@ class _Engine(LayerEngine):
         self.exact = method_of(act) == EXACT
         num = (lambda v: v) if self.exact else float
         self.num = num
-        one_site = quantity == "fourpoint"
+        one_site = quantity in ONE_SITE
         if one_site and len(xs) != 1 or not one_site and len(xs) != 2:
             raise SpecError(f"{quantity} takes {'one input' if one_site else 'two inputs'}")
         # batch mode: each input an array (P, d) of P input points (float oracles only)
@@ -214,6 +217,8 @@ class _Engine(LayerEngine):
         # observables as polynomials in the sink's g = G_sink - K_sink
         if self.quantity in ("covariance", "ntk"):
             obs = [_mono({g[(0, 1)]: 1})]
+        elif self.quantity == "variance":
+            obs = [_mono({g[(0, 0)]: 1})]
         elif self.quantity == "fourpoint":
             obs = [_mono({g[(0, 0)]: 1}), _mono({g[(0, 0)]: 2})]
         else:
@@ -247,6 +252,8 @@ class _Engine(LayerEngine):
 
         if self.quantity == "covariance":
             res = add((1, {0: K[(0, 1)]}), (1, part(values[0], 0)))
+        elif self.quantity == "variance":
+            res = add((1, {0: K[(0, 0)]}), (1, part(values[0], 0)))
         elif self.quantity == "ntk":
             res = part(values[0], 1)
         elif self.quantity == "fourpoint":

@@ -46,7 +46,7 @@ class CumulantEngine(LayerEngine):
         self.quantity = quantity
         self.exact = True
         self.num = lambda v: v
-        one_site = quantity == "fourpoint"
+        one_site = quantity in ("fourpoint", "variance")
         if one_site and len(xs) != 1 or not one_site and len(xs) != 2:
             raise SpecError(f"{quantity} takes {'one input' if one_site else 'two inputs'}")
         self.two = not one_site

@@ -45,7 +45,7 @@ class ResNetEngine(LayerEngine):
         self.L = arch.L
         self.sw2 = Fraction(arch.sw) ** 2
         self.c = tuple(act.poly_coeffs)
-        self.two = quantity != "fourpoint"
+        self.two = quantity not in ("fourpoint", "variance")
         x, y = xs[0], xs[-1]
         d = len(x)
         self.var: dict = {}

@@ -15,7 +15,7 @@ from fractions import Fraction as F
 import numpy as np
 import pytest
 
-from graphexp_db.finite import covariance_series, fourpoint_series, ntk_series
+from graphexp_db.finite import covariance_series, fourpoint_series, kernel_matrix_series, ntk_series
 from graphexp_db.moments import oracle_for
 from graphexp_db.recursion import series
 from graphexp_db.spec import parse_arch
@@ -211,3 +211,34 @@ def test_resnet_truncation_and_guard():
     with pytest.raises(Exception, match="max-order"):
         covariance_series(spec, "poly:0,1,1/2", x, y)            # complete beyond L = 2 needs --max-order or --force
     assert covariance_series(spec, "poly:0,1,1/2", x, y, max_order=1).method == "recursion"
+
+
+def test_covariance_at_equal_inputs_is_the_one_site_variance():
+    # E[f(x) f(x)] two ways, exactly: the two-site covariance and the one-site variance (which the
+    # API uses at y = x), for an MLP, a ResNet, a layer DAG and rademacher weights
+    x = [F(1), F("0.5"), F("-0.3")]
+    for arch, act, ens in [("mlp:L=3,sw=1.1,sb=0.3", "poly:0.1,1,-1/5", "gaussian"),
+                           ("resnet:L=2,sw=1", "poly:0,1,1/2", "gaussian"),
+                           ('{"kind":"dag","edges":[[0,1],[1,2],[0,2],[2,3]],"sw":1.2,"sb":0.1}', "poly:0,1,1/2", "gaussian"),
+                           ("mlp:L=2,sw=1,sb=1/2", "poly:0,1,1/2", "rademacher")]:
+        a = parse_arch(arch)
+        assert series(a, act, [x, x], "covariance", ensemble=ens) == series(a, act, [x], "variance", ensemble=ens), arch
+
+
+def test_relu_at_equal_inputs_has_no_finite_width_correction():
+    # relu at y = x: E[G_(l+1) | G_l] = sb^2 + sw^2 G_l / 2 is linear in G_l, so E[f(x)^2] is its
+    # infinite-width value at every N (the two-site route used to refuse: its Taylor terms
+    # E[delta(u) delta(v)] diverge at equal inputs)
+    a = parse_arch("mlp:L=3,sw=1.5,sb=0.1")
+    x = [1.0, 0.5, -0.3]
+    s = covariance_series(a, "relu", x, x, max_order=2)
+    K = 1.5**2 * sum(v * v for v in x) / 3 + 0.01
+    for _ in range(3):
+        K = 1.5**2 * K / 2 + 0.01
+    assert abs(s[0] - K) < 1e-13 and abs(s[1]) < 1e-30 and abs(s[2]) < 1e-30
+    # the kernel matrix: the diagonal from the variance, the rest pair by pair, symmetric
+    X = np.random.default_rng(0).standard_normal((5, 3))
+    A = kernel_matrix_series(a, "relu", X, max_order=1)
+    for i, j in [(2, 2), (1, 3)]:
+        s = covariance_series(a, "relu", list(X[i]), list(X[j]), max_order=1)
+        assert abs(A[0][i, j] - s[0]) < 1e-12 and abs(A[1][i, j] - s[1]) < 1e-12 and A[1][i, j] == A[1][j, i]

@@ -206,7 +206,7 @@ def test_cli_ensemble_contract_and_refusals():
     out = json.loads(r.stdout)
     assert out["ensemble"] == "rademacher" and out["method"] == "recursion"
     assert out["coefficients_exact"] == {"0": "71675/16384", "1": "-22993/8192"}
-    for args, needle in [(["covariance", "--ensemble", "rademacher", "--method", "graphs"], "layer recursion"),
+    for args, needle in [(["ntk", "--ensemble", "rademacher", "--method", "graphs"], "Gaussian pairings"),
                          (["ntk", "--ensemble", "rademacher", "--activation", "tanh"], "polynomial activation"),
                          (["covariance", "--ensemble", "complex"], "trace words")]:
         r = runner.invoke(app, ["finite-width", args[0], "--arch", "mlp:L=2", "--activation", "poly:0,1,1/2", "--x", "1,2",
@@ -239,14 +239,18 @@ def test_simulate_kernel_reports_the_exact_fixed_d_limit():
     assert abs(out["nngp"] - out["nngp_limit"]) > 4 * out["nngp_stderr"]
 
 
-def test_the_pairing_route_refuses_network_graphs_with_non_gaussian_weights():
-    # its cumulant partitions give 3.28 at N^0 for this covariance where every sign pattern gives
-    # 4.37 (test above): refused with one line instead of a wrong number
-    from graphexp_db.graph_sums import _graphs, _poly, graph_terms, tree_values
-    from graphexp_db.spec import SpecError
+@pytest.mark.parametrize("ensemble", ["rademacher", "uniform", "sparse:1/2"])
+def test_the_pairing_route_equals_the_recursion_for_non_gaussian_networks(ensemble):
+    # the cumulant partitions of the pairing route against the layer recursion, exactly: two routes
+    # that share no code (before the fix, a block of 2s edges of an N x N matrix was counted N^-1
+    # instead of N^-s, and the rademacher L = 2 covariance below had N^0 term 1.42 instead of 1.59)
+    from graphexp_db.finite import covariance_series, fourpoint_series
 
-    arch, act = parse_arch("mlp:L=2,sw=1,sb=1/2"), _poly(parse_activation("poly:0,1,1/2"))
-    g = next(iter(_graphs(arch, "covariance", act, tree_values(arch, act, [X2, Y2]))))
-    with pytest.raises(SpecError, match="layer recursion"):
-        graph_terms(g, "rademacher")
-    assert graph_terms(g, "gaussian")
+    for arch, act in [("mlp:L=1,sw=6/5,sb=3/10", "poly:1/10,1,0,1/3"), ("mlp:L=2,sw=1,sb=0", "poly:0,1,1/2"),
+                      ("mlp:L=2,sw=1,sb=1/2", "poly:0,1,1/2")]:
+        a = parse_arch(arch)
+        graphs = covariance_series(a, act, X2, Y2, method="graphs", ensemble=ensemble)
+        assert graphs.method == "graphs" and dict(graphs) == dict(covariance_series(a, act, X2, Y2, method="recursion", ensemble=ensemble))
+    a = parse_arch("mlp:L=1,sw=6/5,sb=3/10")
+    assert dict(fourpoint_series(a, "poly:1/10,1,0,1/3", X2, method="graphs", ensemble=ensemble)) \
+        == dict(fourpoint_series(a, "poly:1/10,1,0,1/3", X2, method="recursion", ensemble=ensemble))
