@@ -22,6 +22,19 @@ from functools import lru_cache
 
 from .spec import DagSpec, MLPSpec, ResNetSpec, SpecError
 
+__all__ = [
+    "ORDER_DOC",
+    "QUANTITIES",
+    "QUANTITY_ABBREV",
+    "Slot",
+    "Edge",
+    "OperatorGraph",
+    "LayerDag",
+    "layer_dag",
+    "shape_of",
+    "count_vertex_types",
+]
+
 ORDER_DOC = (
     "order: for covariance/ntk/fourpoint the largest Taylor degree k of the activation used at any "
     "vertex (graphs of order D are those whose maximal vertex out-degree is exactly D; orders <= D "

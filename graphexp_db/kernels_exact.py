@@ -10,6 +10,8 @@ from .gaussian import LimitError, poly_dual_exact
 from .kernel_recursions import _parents_of
 from .spec import ResNetSpec, parse_activation, parse_arch
 
+__all__ = ["nngp_exact", "ntk_exact"]
+
 
 def nngp_exact(spec, activation, x, y) -> Fraction:
     """Exact NNGP output kernel for a polynomial activation (MLP or DAG), as a Fraction.

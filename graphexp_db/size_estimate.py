@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from .graph import QUANTITIES, LayerDag, _max_degree, _root_terms, layer_dag
 from .spec import MLPSpec, SpecError
 
+__all__ = ["SizeEstimate", "estimate_expansion", "check_size", "EDGE_LIMIT"]
+
 #: above this many operator graphs the pairing total is not summed (the graph count refuses first)
 ESTIMATE_GRAPH_CAP = 200_000
 

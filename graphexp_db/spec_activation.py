@@ -8,6 +8,8 @@ from fractions import Fraction
 from .errors import SpecError
 from .spec_numbers import MAX_NUMBER_CHARS, MAX_POLY_TERMS, _fraction_text, _hash, parse_number
 
+__all__ = ["ACTIVATIONS", "Activation", "parse_activation"]
+
 ACTIVATIONS = ("relu", "tanh", "erf", "sin", "gelu", "identity", "poly")
 
 

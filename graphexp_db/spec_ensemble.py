@@ -10,6 +10,8 @@ from fractions import Fraction
 from .errors import SpecError
 from .spec_numbers import MAX_NUMBER_CHARS, _fraction_text, parse_number
 
+__all__ = ["ENSEMBLES", "Ensemble", "parse_ensemble"]
+
 ENSEMBLES = ("gaussian", "complex", "rademacher", "uniform", "sparse")
 
 

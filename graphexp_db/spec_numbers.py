@@ -15,6 +15,24 @@ from fractions import Fraction
 
 from .errors import SpecError
 
+__all__ = [
+    "MAX_NUMBER_CHARS",
+    "MAX_DIGITS",
+    "MAX_DEPTH",
+    "MAX_DAG_NODES",
+    "MAX_DAG_EDGES",
+    "MAX_POLY_TERMS",
+    "MAX_SPEC_CHARS",
+    "MAX_JSON_DEPTH",
+    "MAX_ORDER",
+    "MAX_P",
+    "LIMITS",
+    "parse_number",
+    "parse_vector",
+    "check_inputs",
+    "canonical_json",
+]
+
 # Caps checked *before* any exact number, graph or file content is built, so that no input can
 # make parsing hang or exhaust memory (``1e999999999`` would otherwise build a 10^9-digit integer).
 MAX_NUMBER_CHARS = 200

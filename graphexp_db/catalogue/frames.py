@@ -7,6 +7,8 @@ import math
 import re
 from typing import Any
 
+__all__ = ["natural_key"]
+
 
 def _tables(engine) -> set[str]:
     from sqlalchemy import inspect

@@ -16,6 +16,22 @@ from sqlalchemy import BigInteger, Boolean, DateTime, Dialect, Float, ForeignKey
 from sqlalchemy.orm import DeclarativeBase, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+__all__ = [
+    "Base",
+    "ExactRational",
+    "BigCount",
+    "utcnow",
+    "IdType",
+    "IntPK",
+    "Hash",
+    "Hash16",
+    "JsonText",
+    "Count",
+    "Order",
+    "ArchitectureFK",
+    "GraphFK",
+]
+
 
 # --------------------------------------------------------------------------- exact types
 class ExactRational(TypeDecorator[Fraction]):

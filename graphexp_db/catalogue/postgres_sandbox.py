@@ -11,6 +11,8 @@ from ..errors import CatalogueError, ReadOnlyError
 from .sql_allowlist import _EXPLAIN, _one_line, check_readonly
 from .sql_caps import MAX_RESULT_BYTES, MAX_TIMEOUT_S, MAX_VALUE_BYTES, PG_TEMP_FILE_LIMIT, PG_WORK_MEM, READ_ROLE, _collect
 
+__all__ = ["ensure_reader_role"]
+
 
 class _ConnectError(ReadOnlyError):
     """The connection itself failed (the caller may try another login)."""

@@ -9,6 +9,8 @@ from typing import Any
 
 from .frames import _columns, _frame, _kind_of_shape, _tables, natural_key
 
+__all__ = ["SEARCH_COLUMNS", "SORTABLE", "graph_aggregates", "search_index", "search_graphs", "search_page"]
+
 # Columns of the results table in Browse expansions (definitions.py documents each one).
 SEARCH_COLUMNS = (
     "label", "shape", "kind", "quantity", "order", "ensemble", "n_vertices", "n_edges", "coefficient",

@@ -6,6 +6,23 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+__all__ = [
+    "DEFAULT_ROW_CAP",
+    "DEFAULT_TIMEOUT_S",
+    "MAX_ROW_CAP",
+    "MAX_TIMEOUT_S",
+    "MAX_RESULT_BYTES",
+    "MAX_VALUE_BYTES",
+    "MEMORY_BUDGET_BYTES",
+    "SQLITE_MAX_STEPS",
+    "PG_WORK_MEM",
+    "PG_TEMP_FILE_LIMIT",
+    "MAX_QUERY_CHARS",
+    "READ_ROLE",
+    "QueryResult",
+    "query_caps",
+]
+
 DEFAULT_ROW_CAP = 10_000
 DEFAULT_TIMEOUT_S = 10.0
 #: Largest accepted row cap and time limit (PostgreSQL's statement_timeout stops at ~24.8 days).
