@@ -87,15 +87,23 @@ def kernels(spec, activation, X, Y=None, *, device: str = "cpu", chunk: int | No
     Parameters
     ----------
     spec : MLPSpec, DagSpec, ResNetSpec or str
+        The architecture (text is parsed by :func:`~graphexp_db.spec.parse_arch`).
     activation : Activation or str
-    X : array (M1, d); Y : array (M2, d), default ``X``
-    device : "cpu", "gpu" or "auto" (see :func:`graphexp_db.backend.get_xp`)
-    chunk : rows of ``X`` per tile (default: tiles of about 8k entries, at most 2048 columns);
+        phi, e.g. ``"relu"`` or ``"poly:0,1,1/2"``.
+    X : array_like, shape (M1, d)
+        The first inputs, one per row.
+    Y : array_like, shape (M2, d), optional
+        The second inputs (default ``X``).
+    device : {"cpu", "gpu", "auto"}, default "cpu"
+        Where to compute (see :func:`graphexp_db.backend.get_xp`).
+    chunk : int, optional
+        Rows of ``X`` per tile (default: tiles of about 8k entries, at most 2048 columns);
         tiles run on a thread pool on the CPU.  With ``Y=None`` only the upper block triangle
         is computed and mirrored.
-    n_quad : quadrature nodes per dimension for activations without closed form (default: adaptive,
-        see :mod:`graphexp_db.gaussian`)
-    dtype : "float64" (default) or "float32"
+    n_quad : int, optional
+        Quadrature nodes per dimension for activations without closed form (default: adaptive,
+        see :mod:`graphexp_db.gaussian`).
+    dtype : {"float64", "float32"}, default "float64"
         Precision of the returned matrices.  Entries are always computed in float64 and rounded
         once on store: near-collinear inputs make the closed forms ill-conditioned (relu's
         derivative dual and erf's ``1 / sqrt(1 - z^2)``), so float32 arithmetic would miss the

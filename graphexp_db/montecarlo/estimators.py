@@ -152,21 +152,24 @@ def kernel_estimate(spec, act, x, y, *, N: int, samples: int, seed: int = 0, xp:
     spec : str or spec
         ``mlp:...``, a layer DAG, or ``resnet:L=..`` (covariance C_L only).
     act : str or Activation
+        phi, e.g. ``"tanh"``.
     x, y : sequences of float
         Two inputs of the same dimension d.
     N : int
         Hidden width.
     samples : int
         Independent networks (>= 2).
-    seed : int
-    xp : module
+    seed : int, default 0
+        Seed of ``xp.random.default_rng``: the same seed gives the same networks.
+    xp : module, default numpy
         ``numpy`` or ``cupy``.
-    ensemble : str
+    ensemble : str, default "gaussian"
         Weight ensemble (CONVENTIONS.md).
 
     Returns
     -------
     KernelEstimate
+        ``nngp``, ``nngp_stderr``, ``ntk``, ``ntk_stderr`` (the last two ``None`` for a ResNet).
 
     Examples
     --------
