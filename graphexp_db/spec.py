@@ -155,7 +155,7 @@ class MLPSpec:
     Parameters
     ----------
     L : int
-        Number of hidden (nonlinear) layers, 1..:data:`MAX_DEPTH`.
+        Number of hidden (nonlinear) layers (:func:`parse_arch` accepts 1..:data:`MAX_DEPTH`).
     sw : Fraction, default 1
         sigma_w, the weight scale.
     sb : Fraction, default 0

@@ -477,7 +477,7 @@ def hessian_norm(spec, act, x, *, N: int, samples: int = 4, seed: int = 0, iters
     Raises
     ------
     MonteCarloError
-        A kinked activation, ``samples`` < 2, or an overflow.
+        A kinked activation, ``samples`` < 2, a non-positive width, or an overflow.
 
     Examples
     --------
@@ -560,7 +560,7 @@ def ntk_drift(spec, act, *, N: int, samples: int = 4, seed: int = 0, steps: int 
     Raises
     ------
     MonteCarloError
-        ``samples`` < 2, or an overflow.
+        ``samples`` < 2, a non-positive width or input dimension, or an overflow.
 
     Examples
     --------
