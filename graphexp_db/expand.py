@@ -106,10 +106,26 @@ def iter_operator_graphs(arch, quantity: str, order: int, *, p: int | None = Non
     Yields
     ------
     OperatorGraph
+        Tree quantities: one glued tuple of trees per graph, its ``coeff`` the symmetry factor of the
+        tuple; trace words: the single word graph.
+
+    Raises
+    ------
+    SpecError
+        An order below 1 (below 0 for tree quantities), an unknown quantity, or ``jacobian`` without an MLP.
 
     See Also
     --------
     count_operator_graphs : the independent counter.
+
+    Examples
+    --------
+    >>> from graphexp_db.spec import parse_arch
+    >>> graphs = list(iter_operator_graphs(parse_arch("mlp:L=1"), "fourpoint", 0))
+    >>> len(graphs) == count_operator_graphs(parse_arch("mlp:L=1"), "fourpoint", 0) == 5   # 4 of 2 root terms
+    True
+    >>> [g.n_edges for g in iter_operator_graphs(None, "trace", 2, p=3)]
+    [12]
     """
     if order < (0 if quantity in ("covariance", "ntk", "fourpoint") else 1):
         raise SpecError(f"order must be >= 1 (>= 0 for tree quantities), got {order}")
@@ -150,6 +166,26 @@ def count_operator_graphs(arch, quantity: str, order: int) -> int:
 
     Uses the stars-and-bars count of vertex types with degree <= D minus those with degree <= D-1.
 
+    Parameters
+    ----------
+    arch : MLPSpec | DagSpec | None
+        The architecture (ignored for trace words).
+    quantity : str
+        One of :data:`QUANTITIES`.
+    order : int
+        See :data:`ORDER_DOC`.
+
+    Returns
+    -------
+    int
+        The number of graphs :func:`iter_operator_graphs` yields, exact (1 for trace words).
+
+    See Also
+    --------
+    iter_operator_graphs : the enumerator.
+
+    Examples
+    --------
     >>> from graphexp_db.spec import parse_arch
     >>> count_operator_graphs(parse_arch("mlp:L=2"), "covariance", 2)
     1333
@@ -252,6 +288,25 @@ def _word_graph(shape: str, quantity: str, order: int, letters: list[tuple[str, 
 def trace_word_graph(p: int, k: int) -> OperatorGraph:
     """The word of tr[(W_p ... W_1 W_1^T ... W_p^T)^k] (2pk letters).
 
+    Parameters
+    ----------
+    p : int
+        Number of Ginibre factors (>= 1).
+    k : int
+        The power (>= 1).
+
+    Returns
+    -------
+    OperatorGraph
+        Shape ``ginibre-p{p}``, quantity ``trace``, order k: 2pk edges on a cycle of 2pk slots.
+
+    Raises
+    ------
+    SpecError
+        p or k below 1.
+
+    Examples
+    --------
     >>> g = trace_word_graph(2, 1)
     >>> [(e.mat, e.flip) for e in g.edges]
     [('W2', False), ('W1', False), ('W1', True), ('W2', True)]
@@ -265,6 +320,23 @@ def trace_word_graph(p: int, k: int) -> OperatorGraph:
 def gue_graph(n: int) -> OperatorGraph:
     """The word of tr[H^(2n)] (GUE: pairs identify row with column).
 
+    Parameters
+    ----------
+    n : int
+        Half the power (>= 1).
+
+    Returns
+    -------
+    OperatorGraph
+        Shape ``gue``, quantity ``gue``, order n: 2n letters ``H``.
+
+    Raises
+    ------
+    SpecError
+        n below 1.
+
+    Examples
+    --------
     >>> gue_graph(2).n_edges
     4
     """
@@ -278,6 +350,25 @@ def jacobian_graph(L: int, k: int) -> OperatorGraph:
 
     D_l sits on the index between W_{l+1} and W_l as a mark ``l``.
 
+    Parameters
+    ----------
+    L : int
+        Hidden layers of the square MLP.
+    k : int
+        The power (>= 1).
+
+    Returns
+    -------
+    OperatorGraph
+        Shape ``mlp-L{L}``, quantity ``jacobian``, order k: 2(L+1)k letters, monomial sw^(2(L+1)k).
+
+    Raises
+    ------
+    SpecError
+        k below 1.
+
+    Examples
+    --------
     >>> g = jacobian_graph(1, 1)
     >>> [(e.mat, e.flip) for e in g.edges], [s.mark for s in g.slots]
     ([('W2', False), ('W1', False), ('W1', True), ('W2', True)], [0, 1, 0, 1])

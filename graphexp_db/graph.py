@@ -22,6 +22,19 @@ from functools import lru_cache
 
 from .spec import DagSpec, MLPSpec, ResNetSpec, SpecError
 
+__all__ = [
+    "ORDER_DOC",
+    "QUANTITIES",
+    "QUANTITY_ABBREV",
+    "Slot",
+    "Edge",
+    "OperatorGraph",
+    "LayerDag",
+    "layer_dag",
+    "shape_of",
+    "count_vertex_types",
+]
+
 ORDER_DOC = (
     "order: for covariance/ntk/fourpoint the largest Taylor degree k of the activation used at any "
     "vertex (graphs of order D are those whose maximal vertex out-degree is exactly D; orders <= D "
@@ -36,7 +49,25 @@ QUANTITY_ABBREV = {"covariance": "cov", "ntk": "ntk", "fourpoint": "4pt", "jacob
 class Slot:
     """An index slot.  ``kind``: ``N`` (hidden width), ``in`` (input coordinate, ``tag`` = x/y),
     ``out`` (the fixed output coordinate), ``one`` (the dummy column of a bias vector).
-    ``node`` is the layer node; ``mark`` the layer of a D_l = diag(phi'(h_l)) sitting on the slot."""
+    ``node`` is the layer node; ``mark`` the layer of a D_l = diag(phi'(h_l)) sitting on the slot.
+
+    Parameters
+    ----------
+    kind : str
+        ``"N"``, ``"in"``, ``"out"`` or ``"one"``.
+    node : int, default 0
+        The layer node the index belongs to.
+    tag : str, default ""
+        ``"x"`` or ``"y"`` for an input slot: which input it reads.
+    mark : int, default 0
+        l of a D_l on the slot (Jacobian words); 0 for none.
+
+    Examples
+    --------
+    >>> s = Slot("in", node=0, tag="y")
+    >>> s.kind, s.tag, s.mark, s == Slot("in", 0, "y", 0)
+    ('in', 'y', 0, True)
+    """
 
     kind: str
     node: int = 0
@@ -48,7 +79,29 @@ class Slot:
 class Edge:
     """A matrix entry ``mat[row, col]``.  ``flip``: the letter is transposed (trace words);
     ``conj``: the letter is conjugated (complex pairings pair conj with non-conj);
-    ``tree``: which glued tree it belongs to; ``half_N``: carries 1/sqrt(N)."""
+    ``tree``: which glued tree it belongs to; ``half_N``: carries 1/sqrt(N).
+
+    Parameters
+    ----------
+    mat : str
+        The matrix: ``W1``, ``W0>1`` (DAG edge 0 -> 1), ``b2`` (bias of node 2), ``H`` (GUE), ...
+    row, col : int
+        Positions of its row and column slots in the graph's ``slots``.
+    flip : bool, default False
+        The letter is transposed.
+    conj : bool, default False
+        The letter is conjugated.
+    tree : int, default 0
+        Index of the glued tree it belongs to (tree quantities).
+    half_N : bool, default True
+        The entry carries 1/sqrt(N) (weights from a width-N layer; biases do not).
+
+    Examples
+    --------
+    >>> e = Edge("W1", 0, 1, flip=True)
+    >>> (e.mat, e.row, e.col, e.flip, e.half_N)
+    ('W1', 0, 1, True, True)
+    """
 
     mat: str
     row: int
@@ -67,6 +120,38 @@ class OperatorGraph:
     ``monomial`` the symbolic weight as ``((symbol, power), ...)`` with symbols ``c<k>`` (activation
     coefficients), ``sw``, ``sb``; ``rational`` an exact factor (1/|in(v)| of DAG nodes).
     ``rule`` is ``real`` (row~row, col~col), ``hermitian`` (GUE: row~col) or per-ensemble.
+
+    Parameters
+    ----------
+    shape : str
+        Catalogue shape key (:func:`shape_of`): ``mlp-L2``, ``ginibre-p1``, ``gue``, ...
+    quantity : str
+        One of :data:`QUANTITIES`.
+    order : int
+        See :data:`ORDER_DOC`.
+    slots : tuple of Slot
+        The index slots.
+    edges : tuple of Edge
+        The matrix entries, each joining two slots.
+    coefficient : int, default 1
+        Multiplicity in the expansion.
+    monomial : tuple of (str, int), default ()
+        Symbolic weight, e.g. ``(("c1", 2), ("sw", 4))``.
+    rational : Fraction, default 1
+        Exact extra factor.
+    rule : str, default "real"
+        How pairing identifies the slots of two paired entries.
+    n_traces : int, default 0
+        Number of traces of a word (0 for glued trees).
+    key : tuple, default ()
+        The root terms a tree graph was glued from (not compared).
+
+    Examples
+    --------
+    >>> from graphexp_db.expand import trace_word_graph
+    >>> g = trace_word_graph(1, 1)
+    >>> g.shape, g.n_slots, g.n_edges, g.is_word, g.to_json()["edges"]
+    ('ginibre-p1', 2, 2, True, [['W1', 0, 1, 0, 0, 0], ['W1', 0, 1, 1, 1, 0]])
     """
 
     shape: str
@@ -121,6 +206,27 @@ class LayerDag:
     (1/|in(u)| for a DAG, 1/L for ResNet branches); ``shared`` names matrices by their source node
     only (ResNet: W_m feeds every later layer through the skip connections); ``bias`` says whether
     nodes carry biases.
+
+    Parameters
+    ----------
+    parents : tuple of tuple of int
+        ``parents[v]``: the nodes feeding v (``()`` for the input node 0).
+    sink : int
+        The output node.
+    shape : str
+        Catalogue shape key of the architecture.
+    scale2 : tuple of ((int, int), Fraction), default ()
+        Squared extra edge scales that differ from 1/|in(u)|.
+    shared : bool, default False
+        Name matrices ``W{w+1}`` by source node (ResNet) instead of ``W{w}>{u}``.
+    bias : bool, default True
+        Nodes carry biases.
+
+    Examples
+    --------
+    >>> dag = LayerDag(((), (0,), (0, 1)), sink=2, shape="dag-demo")
+    >>> dag.hidden, dag.edge_scale2(0, 2), dag.mat(0, 2)
+    ((1,), Fraction(1, 2), 'W0>2')
     """
 
     parents: tuple[tuple[int, ...], ...]
@@ -148,9 +254,29 @@ def layer_dag(arch: MLPSpec | DagSpec | ResNetSpec) -> LayerDag:
     """The layer DAG of an MLP (a chain 0 -> 1 -> ... -> L+1), a ResNet (every layer feeds every
     later one through the skips, branches scaled by 1/sqrt(L), no biases) or a DAG spec.
 
+    Parameters
+    ----------
+    arch : MLPSpec, DagSpec or ResNetSpec
+        The architecture; a ResNet needs a finite L.
+
+    Returns
+    -------
+    LayerDag
+        With the architecture's ``shape``.
+
+    Raises
+    ------
+    SpecError
+        ``resnet:L=inf``, or not an architecture.
+
+    Examples
+    --------
     >>> from graphexp_db.spec import parse_arch
     >>> layer_dag(parse_arch("mlp:L=2")).parents
     ((), (0,), (1,), (2,))
+    >>> r = layer_dag(parse_arch("resnet:L=2"))
+    >>> r.parents[3], r.edge_scale2(1, 3), r.bias
+    ((0, 1, 2), Fraction(1, 2), False)
     """
     if isinstance(arch, MLPSpec):
         n = arch.L + 2
@@ -170,7 +296,28 @@ def layer_dag(arch: MLPSpec | DagSpec | ResNetSpec) -> LayerDag:
 
 
 def shape_of(arch, quantity: str, p: int | None = None) -> str:
-    """Catalogue shape key: ``mlp-L2``, ``dag-1a2b3c4d``, ``ginibre-p2``, ``gue``."""
+    """Catalogue shape key: ``mlp-L2``, ``dag-1a2b3c4d``, ``ginibre-p2``, ``gue``.
+
+    Parameters
+    ----------
+    arch : MLPSpec, DagSpec, ResNetSpec or None
+        The architecture (unused for ``trace`` and ``gue``).
+    quantity : str
+        One of :data:`QUANTITIES`.
+    p : int, optional
+        Number of Ginibre factors (``trace`` only).
+
+    Returns
+    -------
+    str
+        ``gue``, ``ginibre-p{p}``, or ``arch.shape`` (which ignores sw and sb).
+
+    Examples
+    --------
+    >>> from graphexp_db.spec import parse_arch
+    >>> shape_of(parse_arch("mlp:L=2,sw=2"), "ntk"), shape_of(None, "trace", p=2), shape_of(None, "gue")
+    ('mlp-L2', 'ginibre-p2', 'gue')
+    """
     if quantity == "gue":
         return "gue"
     if quantity == "trace":
@@ -226,6 +373,23 @@ def _tree_sym(vtype) -> int:
 def count_vertex_types(dag: LayerDag, u: int, D: int) -> int:
     """Independent counter of vertex types at node ``u`` with degrees <= D (stars and bars).
 
+    Parameters
+    ----------
+    dag : LayerDag
+        The architecture's layer DAG.
+    u : int
+        A non-input node.
+    D : int
+        The largest out-degree (Taylor degree) allowed at any vertex of the subtree.
+
+    Returns
+    -------
+    int
+        The number of vertex types: multisets of at most D child terms, a child term being the
+        node's bias or a vertex type of a parent node (an input coordinate at node 0).
+
+    Examples
+    --------
     >>> count_vertex_types(layer_dag(MLPSpec(L=2)), 2, 2)
     36
     """

@@ -13,6 +13,8 @@ import numpy as np
 from .gaussian import LimitError, dual
 from .spec import MLPSpec
 
+__all__: list[str] = []  # only private helpers, imported by their package siblings
+
 
 def _parents_of(spec) -> tuple[tuple[int, ...], ...]:
     """Parents of nodes 0..sink; an MLP(L) is the chain 0 -> 1 -> ... -> L+1."""

@@ -56,7 +56,23 @@ _FAST_ACTS = ("relu", "erf")
 
 @dataclass(frozen=True)
 class KernelResult:
-    """Kernel matrices ``(M1, M2)`` on the host (ResNet: covariance C_L and its NTK)."""
+    """Kernel matrices ``(M1, M2)`` on the host (ResNet: covariance C_L and its NTK).
+
+    Parameters
+    ----------
+    nngp : numpy.ndarray, shape (M1, M2)
+        The NNGP output kernel ``K_(L+1)`` (ResNet: the covariance ``C_L``) for all pairs of rows.
+    ntk : numpy.ndarray, shape (M1, M2)
+        The NTK ``T_(L+1)`` (ResNet: the NTK of the last hidden layer).
+    device : str, default "cpu"
+        Where they were computed (``graphexp_db.backend.device_name``).
+
+    Examples
+    --------
+    >>> r = kernels("mlp:L=1,sw=1,sb=0", "relu", [[1.0, 0.0], [0.0, 1.0]])
+    >>> r.nngp.shape, r.device, bool((r.nngp == r.nngp.T).all())
+    ((2, 2), 'cpu', True)
+    """
 
     nngp: np.ndarray
     ntk: np.ndarray
@@ -71,15 +87,23 @@ def kernels(spec, activation, X, Y=None, *, device: str = "cpu", chunk: int | No
     Parameters
     ----------
     spec : MLPSpec, DagSpec, ResNetSpec or str
+        The architecture (text is parsed by :func:`~graphexp_db.spec.parse_arch`).
     activation : Activation or str
-    X : array (M1, d); Y : array (M2, d), default ``X``
-    device : "cpu", "gpu" or "auto" (see :func:`graphexp_db.backend.get_xp`)
-    chunk : rows of ``X`` per tile (default: tiles of about 8k entries, at most 2048 columns);
+        phi, e.g. ``"relu"`` or ``"poly:0,1,1/2"``.
+    X : array_like, shape (M1, d)
+        The first inputs, one per row.
+    Y : array_like, shape (M2, d), optional
+        The second inputs (default ``X``).
+    device : {"cpu", "gpu", "auto"}, default "cpu"
+        Where to compute (see :func:`graphexp_db.backend.get_xp`).
+    chunk : int, optional
+        Rows of ``X`` per tile (default: tiles of about 8k entries, at most 2048 columns);
         tiles run on a thread pool on the CPU.  With ``Y=None`` only the upper block triangle
         is computed and mirrored.
-    n_quad : quadrature nodes per dimension for activations without closed form (default: adaptive,
-        see :mod:`graphexp_db.gaussian`)
-    dtype : "float64" (default) or "float32"
+    n_quad : int, optional
+        Quadrature nodes per dimension for activations without closed form (default: adaptive,
+        see :mod:`graphexp_db.gaussian`).
+    dtype : {"float64", "float32"}, default "float64"
         Precision of the returned matrices.  Entries are always computed in float64 and rounded
         once on store: near-collinear inputs make the closed forms ill-conditioned (relu's
         derivative dual and erf's ``1 / sqrt(1 - z^2)``), so float32 arithmetic would miss the
@@ -212,6 +236,22 @@ def _run_tiles(work, tiles: list[tuple[int, int, int, int]], parallel: bool) -> 
 def nngp_limit(spec, activation, x, y) -> float:
     """NNGP output kernel ``K_(L+1)(x, y)`` (ResNet: covariance ``C_L``), as a float.
 
+    Parameters
+    ----------
+    spec : MLPSpec, DagSpec, ResNetSpec or str
+        The architecture (text is parsed by :func:`~graphexp_db.spec.parse_arch`).
+    activation : Activation or str
+        phi, e.g. ``"relu"`` or ``"poly:0,1,1/2"``.
+    x, y : sequence of float
+        The two inputs, of the input dimension d.
+
+    Returns
+    -------
+    float
+        The kernel entry, from :func:`kernels` on the single pair (x, y).
+
+    Examples
+    --------
     >>> round(nngp_limit("mlp:L=1,sw=1,sb=0", "erf", [1.0], [1.0]), 12)   # (2/pi) arcsin(2/3)
     0.464559054398
     """
@@ -221,6 +261,22 @@ def nngp_limit(spec, activation, x, y) -> float:
 def ntk_limit(spec, activation, x, y) -> float:
     """NTK ``T_(L+1)(x, y)`` as a float (MLP, DAG, and ResNet: finite L or the ODE limit).
 
+    Parameters
+    ----------
+    spec : MLPSpec, DagSpec, ResNetSpec or str
+        The architecture (text is parsed by :func:`~graphexp_db.spec.parse_arch`).
+    activation : Activation or str
+        phi, e.g. ``"relu"``.
+    x, y : sequence of float
+        The two inputs, of the input dimension d.
+
+    Returns
+    -------
+    float
+        The NTK entry, from :func:`kernels` on the single pair (x, y).
+
+    Examples
+    --------
     >>> round(ntk_limit("mlp:L=1,sw=1,sb=0", "relu", [1.0], [1.0]), 12)   # 1/2 + 1/2 * 1
     1.0
     """
@@ -235,6 +291,29 @@ def resnet_covariance(spec, activation, x, y, L: int | None = None) -> float:
     integrated by RK4 with step doubling until two step sizes agree to ``1e-12`` (relative).
     The finite-``L`` recursion is the Euler scheme of the ODE, so ``|C_L - C_inf| = O(1/L)``.
 
+    Parameters
+    ----------
+    spec : ResNetSpec or str
+        A ``resnet:`` architecture; only its ``sw`` is used when ``L`` is given.
+    activation : Activation or str
+        phi.
+    x, y : sequence of float
+        The two inputs.
+    L : int, optional
+        Depth to use instead of ``spec.L`` (at least 1).
+
+    Returns
+    -------
+    float
+        ``C_L(x, y)`` of CONVENTIONS.md (last hidden layer, no readout).
+
+    Raises
+    ------
+    LimitError
+        ``spec`` is not a ResNet, or ``L < 1``.
+
+    Examples
+    --------
     >>> import math
     >>> s = parse_arch("resnet:L=inf,sw=1")
     >>> abs(resnet_covariance(s, "relu", [1.0], [1.0]) - math.exp(0.5)) < 1e-12   # dC/dt = C/2
@@ -255,10 +334,32 @@ def resnet_covariance(spec, activation, x, y, L: int | None = None) -> float:
 def resnet_depth_convergence(spec, activation, x, y, depths=(2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)) -> dict:
     """Convergence of the finite-depth ResNet kernels to the ODE limit (``resnet:L=inf``).
 
-    Returns ``{"limit": {"nngp", "ntk"}, "depths", "error": {"nngp": [...], "ntk": [...]},
-    "slope": {"nngp", "ntk"}}`` with the log-log slope of |K_L - K_inf| against L (about -1: the
-    recursion is the explicit Euler scheme of the ODE).
+    Parameters
+    ----------
+    spec : ResNetSpec or str
+        A ``resnet:`` architecture; its ``sw`` is used, its ``L`` ignored.
+    activation : Activation or str
+        phi.
+    x, y : sequence of float
+        The two inputs.
+    depths : sequence of int, default (2, 4, ..., 1024)
+        At least two depths L >= 1.
 
+    Returns
+    -------
+    dict
+        ``{"limit": {"nngp", "ntk"}, "depths", "error": {"nngp": [...], "ntk": [...]},
+        "slope": {"nngp", "ntk"}}`` with the log-log slope of |K_L - K_inf| against L (about -1: the
+        recursion is the explicit Euler scheme of the ODE); a slope is NaN when fewer than two
+        errors are non-zero.
+
+    Raises
+    ------
+    LimitError
+        ``spec`` is not a ResNet, or fewer than two depths, or a depth below 1.
+
+    Examples
+    --------
     >>> r = resnet_depth_convergence("resnet:L=inf,sw=1", "relu", [1.0, 0.0], [0.6, 0.8], depths=(8, 64, 512))
     >>> round(r["slope"]["nngp"], 1), round(r["slope"]["ntk"], 1)
     (-1.0, -1.0)

@@ -10,6 +10,8 @@ from .gaussian import LimitError, poly_dual_exact
 from .kernel_recursions import _parents_of
 from .spec import ResNetSpec, parse_activation, parse_arch
 
+__all__ = ["nngp_exact", "ntk_exact"]
+
 
 def nngp_exact(spec, activation, x, y) -> Fraction:
     """Exact NNGP output kernel for a polynomial activation (MLP or DAG), as a Fraction.
@@ -17,8 +19,21 @@ def nngp_exact(spec, activation, x, y) -> Fraction:
     Parameters
     ----------
     spec : MLPSpec or DagSpec (or its text)
-    activation : a polynomial activation (``identity`` or ``poly:...``)
-    x, y : sequences of Fractions or numbers (converted exactly via ``Fraction(str(v))``)
+        The architecture; ResNets are refused.
+    activation : Activation or str
+        A polynomial activation (``identity`` or ``poly:...``).
+    x, y : sequences of Fractions or numbers
+        The two inputs (converted exactly via ``Fraction(str(v))``).
+
+    Returns
+    -------
+    Fraction
+        ``K_(L+1)(x, y)`` of CONVENTIONS.md (for a DAG: ``K`` of the sink).
+
+    Raises
+    ------
+    LimitError
+        A ResNet spec, a non-polynomial activation, or x and y empty or of different lengths.
 
     Examples
     --------
@@ -31,6 +46,27 @@ def nngp_exact(spec, activation, x, y) -> Fraction:
 def ntk_exact(spec, activation, x, y) -> Fraction:
     """Exact NTK ``T_(L+1)(x, y)`` for a polynomial activation (MLP or DAG).
 
+    Parameters
+    ----------
+    spec : MLPSpec or DagSpec (or its text)
+        The architecture; ResNets are refused.
+    activation : Activation or str
+        A polynomial activation (``identity`` or ``poly:...``).
+    x, y : sequences of Fractions or numbers
+        The two inputs (converted exactly via ``Fraction(str(v))``).
+
+    Returns
+    -------
+    Fraction
+        ``T_(L+1)(x, y)`` of CONVENTIONS.md (for a DAG: ``T`` of the sink).
+
+    Raises
+    ------
+    LimitError
+        A ResNet spec, a non-polynomial activation, or x and y empty or of different lengths.
+
+    Examples
+    --------
     >>> ntk_exact("mlp:L=1,sw=1,sb=0", "poly:0,1,1", [1], [1])    # 4 + E[(1+2u)^2] * 1
     Fraction(9, 1)
     """

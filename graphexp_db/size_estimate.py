@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from .graph import QUANTITIES, LayerDag, _max_degree, _root_terms, layer_dag
 from .spec import MLPSpec, SpecError
 
+__all__ = ["SizeEstimate", "estimate_expansion", "check_size", "EDGE_LIMIT"]
+
 #: above this many operator graphs the pairing total is not summed (the graph count refuses first)
 ESTIMATE_GRAPH_CAP = 200_000
 
@@ -28,6 +30,23 @@ class SizeEstimate:
     classes: ``"exact"``, ``"upper"`` (ordered tuples of trees, before isomorphic ones merge, at
     most ``merge_factor`` to one) or ``"lower"`` (a partial sum, or non-Gaussian partitions
     bounded below by the Wick pairings).
+
+    Parameters
+    ----------
+    n_graphs : int or float
+        Operator graphs.
+    n_pairings : int, float or None
+        Pairings (cumulant partitions for non-Gaussian ensembles) summed over the graphs.
+    pairings_bound : str, default "exact"
+        ``"exact"``, ``"upper"`` or ``"lower"``.
+    merge_factor : int, default 1
+        With ``"upper"``: at most this many counted tuples merge into one canonical class.
+
+    Examples
+    --------
+    >>> e = SizeEstimate(n_graphs=12, n_pairings=3, pairings_bound="upper", merge_factor=2)
+    >>> e.pairings_at_least(), e.describe()
+    (2, '12 operator graphs and at least 2 pairings')
     """
 
     n_graphs: int | float
@@ -66,12 +85,16 @@ def estimate_expansion(arch, quantity: str, order: int, *, p: int | None = None,
 
     Parameters
     ----------
-    arch : spec or None
+    arch : MLPSpec, DagSpec, ResNetSpec or None
+        The architecture (``None`` for ``trace`` and ``gue``).
     quantity : str
+        One of :data:`~graphexp_db.graph.QUANTITIES`.
     order : int
+        See :data:`~graphexp_db.graph.ORDER_DOC`.
     p : int, optional
         Ginibre factors (``trace``).
-    ensemble : str, optional
+    ensemble : str or Ensemble, default "gaussian"
+        Weight ensemble; non-Gaussian partitions are counted by their Wick pairings (``"lower"``).
     graph_cap : int, optional
         Above this many graphs the pairings are not summed (``n_pairings`` is ``None``).
     stop_above : int, optional
@@ -80,6 +103,12 @@ def estimate_expansion(arch, quantity: str, order: int, *, p: int | None = None,
     Returns
     -------
     SizeEstimate
+        Graph and pairing counts, and how the pairing count bounds the canonical classes.
+
+    Raises
+    ------
+    SpecError
+        An order below 1 (below 0 for tree quantities), an unknown quantity, or ``jacobian`` without an MLP.
 
     Examples
     --------
@@ -135,6 +164,30 @@ EDGE_LIMIT = 100_000
 def check_size(arch, quantity: str, order: int, *, p: int | None = None, ensemble="gaussian", limit: int = 5_000_000,
                graph_limit: int = 200_000, edge_limit: int = EDGE_LIMIT) -> SizeEstimate:
     """Refuse an expansion over its size limits before anything is built; return its estimate.
+
+    Parameters
+    ----------
+    arch : MLPSpec, DagSpec, ResNetSpec or None
+        The architecture (``None`` for ``trace`` and ``gue``).
+    quantity : str
+        One of :data:`~graphexp_db.graph.QUANTITIES`.
+    order : int
+        See :data:`~graphexp_db.graph.ORDER_DOC`.
+    p : int, optional
+        Ginibre factors (``trace``).
+    ensemble : str or Ensemble, default "gaussian"
+        Weight ensemble; non-Gaussian pairings are bounded below.
+    limit : int, default 5_000_000
+        Most pairings.
+    graph_limit : int, default 200_000
+        Most operator graphs.
+    edge_limit : int, default :data:`EDGE_LIMIT`
+        Most letters of a trace word.
+
+    Returns
+    -------
+    SizeEstimate
+        The estimate of :func:`estimate_expansion`, within every limit.
 
     Raises
     ------

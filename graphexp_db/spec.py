@@ -84,6 +84,31 @@ def check_quantity(quantity: str, arch=None, order: int | None = None, *, p: int
     architecture, tree quantities need one, ``jacobian`` needs an MLP, ``p`` belongs to ``trace``
     only and is 1..:data:`MAX_P`, orders are 0..:data:`MAX_ORDER`.
 
+    Parameters
+    ----------
+    quantity : str
+        ``covariance``, ``ntk``, ``fourpoint`` (tree quantities), ``jacobian``, ``trace`` or ``gue``.
+    arch : MLPSpec, ResNetSpec or DagSpec, optional
+        The architecture; ``None`` for ``trace`` and ``gue``.
+    order : int, optional
+        The order of the expansion (power of 1/N for tree quantities, from 0; moment k otherwise, from 1).
+    p : int, optional
+        Number of Ginibre factors of a ``trace`` word.
+    ensemble : str or Ensemble, optional
+        The weight ensemble; ``gue`` allows only ``gaussian``.
+
+    Returns
+    -------
+    None
+        The combination is meaningful.
+
+    Raises
+    ------
+    SpecError
+        With a one-line reason naming the offending option.
+
+    Examples
+    --------
     >>> check_quantity("trace", None, 3, p=2)
     >>> check_quantity("gue", parse_arch("mlp:L=1"), 2)
     Traceback (most recent call last):
@@ -125,7 +150,29 @@ def check_quantity(quantity: str, arch=None, order: int | None = None, *, p: int
 # --------------------------------------------------------------------------- architectures
 @dataclass(frozen=True)
 class MLPSpec:
-    """MLP(L): L hidden layers, L+1 weight matrices (CONVENTIONS.md)."""
+    """MLP(L): L hidden layers, L+1 weight matrices (CONVENTIONS.md).
+
+    Parameters
+    ----------
+    L : int
+        Number of hidden (nonlinear) layers (:func:`parse_arch` accepts 1..:data:`MAX_DEPTH`).
+    sw : Fraction, default 1
+        sigma_w, the weight scale.
+    sb : Fraction, default 0
+        sigma_b, the bias scale.
+
+    Attributes
+    ----------
+    kind : str
+        Always ``"mlp"``.
+
+    Examples
+    --------
+    >>> from fractions import Fraction
+    >>> s = MLPSpec(2, Fraction(3, 2))
+    >>> str(s), s.shape, s == parse_arch("mlp:L=2,sw=1.5")
+    ('mlp:L=2,sw=3/2,sb=0', 'mlp-L2', True)
+    """
 
     L: int
     sw: Fraction = Fraction(1)
@@ -150,7 +197,27 @@ class MLPSpec:
 
 @dataclass(frozen=True)
 class ResNetSpec:
-    """ResNet(L) with branches scaled by 1/sqrt(L); ``L=None`` is the infinite-depth ODE limit."""
+    """ResNet(L) with branches scaled by 1/sqrt(L); ``L=None`` is the infinite-depth ODE limit.
+
+    Parameters
+    ----------
+    L : int or None
+        Number of residual blocks, or ``None`` for ``resnet:L=inf`` (the depth limit after the width limit).
+    sw : Fraction, default 1
+        sigma_w, the weight scale (ResNets here have no biases).
+
+    Attributes
+    ----------
+    kind : str
+        Always ``"resnet"``.
+
+    Examples
+    --------
+    >>> str(ResNetSpec(None)), ResNetSpec(16).shape
+    ('resnet:L=inf,sw=1', 'resnet-L16')
+    >>> ResNetSpec(16).spec_hash == parse_arch("resnet:L=16,sw=1.0").spec_hash
+    True
+    """
 
     L: int | None
     sw: Fraction = Fraction(1)
@@ -173,7 +240,28 @@ class ResNetSpec:
 
 @dataclass(frozen=True)
 class DagSpec:
-    """A layer DAG: node 0 is the input, the unique sink is the output (CONVENTIONS.md)."""
+    """A layer DAG: node 0 is the input, the unique sink is the output (CONVENTIONS.md).
+
+    Parameters
+    ----------
+    edges : tuple of (int, int)
+        Directed edges u -> v (sorted, as :func:`parse_arch` leaves them); nodes are 0..n-1.
+    sw : Fraction, default 1
+        sigma_w, the weight scale of every edge.
+    sb : Fraction, default 0
+        sigma_b, the bias scale of every non-input node.
+
+    Attributes
+    ----------
+    kind : str
+        Always ``"dag"``.
+
+    Examples
+    --------
+    >>> d = DagSpec(((0, 1), (0, 2), (1, 2)))
+    >>> d.n_nodes, d.parents(2), d.order, d.sink
+    (3, (0, 1), (0, 1, 2), 2)
+    """
 
     edges: tuple[tuple[int, int], ...]
     sw: Fraction = Fraction(1)
@@ -219,6 +307,18 @@ ArchSpec = MLPSpec | ResNetSpec | DagSpec
 
 def parse_arch(text: str) -> ArchSpec:
     """Parse an architecture: ``mlp:L=..``, ``resnet:L=..``, DAG JSON text or a path to a JSON file.
+
+    Parameters
+    ----------
+    text : str
+        ``mlp:L=3,sw=1.5,sb=0.1``, ``resnet:L=16,sw=1`` (``L=inf`` for the ODE limit), a JSON object
+        ``{"kind": "dag", "edges": [[0,1], ...], "sw": .., "sb": ..}`` or the path of a ``.json`` file
+        holding one. An already parsed spec (or a dict of the JSON form) is accepted too.
+
+    Returns
+    -------
+    MLPSpec, ResNetSpec or DagSpec
+        The normalised spec: exact numbers, sorted DAG edges.
 
     Raises
     ------

@@ -8,12 +8,32 @@ from fractions import Fraction
 from .errors import SpecError
 from .spec_numbers import MAX_NUMBER_CHARS, MAX_POLY_TERMS, _fraction_text, _hash, parse_number
 
+__all__ = ["ACTIVATIONS", "Activation", "parse_activation"]
+
 ACTIVATIONS = ("relu", "tanh", "erf", "sin", "gelu", "identity", "poly")
 
 
 @dataclass(frozen=True)
 class Activation:
-    """An activation by name; ``poly`` carries exact coefficients of 1, z, z^2, ..."""
+    """An activation by name; ``poly`` carries exact coefficients of 1, z, z^2, ...
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`ACTIVATIONS`: ``relu``, ``tanh``, ``erf`` (plain erf(z)), ``sin``, ``gelu``
+        (z Phi(z)), ``identity`` or ``poly``.
+    coeffs : tuple of Fraction, default ()
+        For ``poly`` only: c_0, c_1, ... of phi(z) = sum c_j z^j, without trailing zeros.
+
+    Examples
+    --------
+    >>> from fractions import Fraction
+    >>> act = Activation("poly", (Fraction(0), Fraction(1), Fraction(1, 2)))
+    >>> str(act), act.is_polynomial, act == parse_activation("poly:0,1,1/2")
+    ('poly:0,1,1/2', True, True)
+    >>> Activation("identity").poly_coeffs
+    (Fraction(0, 1), Fraction(1, 1))
+    """
 
     name: str
     coeffs: tuple[Fraction, ...] = ()
@@ -67,6 +87,24 @@ class Activation:
 def parse_activation(text: str | Activation) -> Activation:
     """Parse ``relu|tanh|erf|sin|gelu|identity|poly:c0,c1,...``.
 
+    Parameters
+    ----------
+    text : str or Activation
+        The activation spec (case-insensitive name); an ``Activation`` is returned as is.
+        ``poly`` takes at most :data:`~graphexp_db.spec_numbers.MAX_POLY_TERMS` exact coefficients.
+
+    Returns
+    -------
+    Activation
+        With trailing zero coefficients of a ``poly`` dropped, so equal polynomials compare and hash equal.
+
+    Raises
+    ------
+    SpecError
+        An unknown name, parameters on a named activation, or missing or malformed coefficients.
+
+    Examples
+    --------
     >>> parse_activation("poly:1,0.5").coeffs
     (Fraction(1, 1), Fraction(1, 2))
     >>> parse_activation("poly:1,0,0")  # trailing zeros are dropped: same hash as poly:1

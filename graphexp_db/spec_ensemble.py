@@ -10,12 +10,32 @@ from fractions import Fraction
 from .errors import SpecError
 from .spec_numbers import MAX_NUMBER_CHARS, _fraction_text, parse_number
 
+__all__ = ["ENSEMBLES", "Ensemble", "parse_ensemble"]
+
 ENSEMBLES = ("gaussian", "complex", "rademacher", "uniform", "sparse")
 
 
 @dataclass(frozen=True)
 class Ensemble:
-    """A weight ensemble with unit variance entries (CONVENTIONS.md)."""
+    """A weight ensemble with unit variance entries (CONVENTIONS.md).
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`ENSEMBLES`: ``gaussian``, ``complex`` ((A + iB)/sqrt 2), ``rademacher`` (+-1),
+        ``uniform`` (on [-sqrt 3, sqrt 3]) or ``sparse`` (B G / sqrt p, B ~ Bernoulli(p)).
+    p : Fraction, optional
+        The keep probability of ``sparse`` (0 < p <= 1); ``None`` for the other ensembles.
+
+    Examples
+    --------
+    >>> from fractions import Fraction
+    >>> e = Ensemble("sparse", Fraction(1, 2))
+    >>> str(e), e.moment(2), e.moment(4), e.is_gaussian
+    ('sparse:1/2', Fraction(1, 1), Fraction(6, 1), False)
+    >>> Ensemble("complex").is_complex, Ensemble("gaussian").cumulant(4)
+    (True, Fraction(0, 1))
+    """
 
     name: str
     p: Fraction | None = None
@@ -69,8 +89,27 @@ class Ensemble:
 def parse_ensemble(text: str | Ensemble) -> Ensemble:
     """Parse ``gaussian|complex|rademacher|uniform|sparse:p`` (0 < p <= 1).
 
+    Parameters
+    ----------
+    text : str or Ensemble
+        The ensemble spec (case-insensitive; ``real`` means ``gaussian``); an ``Ensemble`` is returned as is.
+
+    Returns
+    -------
+    Ensemble
+        With ``p`` exact for ``sparse`` and ``None`` otherwise.
+
+    Raises
+    ------
+    SpecError
+        An unknown name, a parameter on a parameterless ensemble, or p missing or outside (0, 1].
+
+    Examples
+    --------
     >>> parse_ensemble("sparse:0.25").p
     Fraction(1, 4)
+    >>> parse_ensemble("Real")
+    Ensemble(name='gaussian', p=None)
     >>> parse_ensemble("sparse:1.5")
     Traceback (most recent call last):
     ...

@@ -15,6 +15,24 @@ from fractions import Fraction
 
 from .errors import SpecError
 
+__all__ = [
+    "MAX_NUMBER_CHARS",
+    "MAX_DIGITS",
+    "MAX_DEPTH",
+    "MAX_DAG_NODES",
+    "MAX_DAG_EDGES",
+    "MAX_POLY_TERMS",
+    "MAX_SPEC_CHARS",
+    "MAX_JSON_DEPTH",
+    "MAX_ORDER",
+    "MAX_P",
+    "LIMITS",
+    "parse_number",
+    "parse_vector",
+    "check_inputs",
+    "canonical_json",
+]
+
 # Caps checked *before* any exact number, graph or file content is built, so that no input can
 # make parsing hang or exhaust memory (``1e999999999`` would otherwise build a 10^9-digit integer).
 MAX_NUMBER_CHARS = 200
@@ -51,6 +69,27 @@ def parse_number(text: object, what: str = "number") -> Fraction:
     :data:`MAX_DIGITS` digits per part and a decimal exponent of at most :data:`MAX_EXPONENT`,
     before any :class:`~fractions.Fraction` is built: ``1e999999999`` is refused at once.
 
+    Parameters
+    ----------
+    text : str, int, float or Fraction
+        The number. A ``Fraction`` is returned as is, an ``int`` exactly, a ``float`` through its
+        shortest round-trip decimal (``0.1`` -> 1/10); ``bool`` and other types are refused.
+    what : str, default "number"
+        What the number is (``"sw"``, ``"polynomial coefficient"``, ...), named in the error message.
+
+    Returns
+    -------
+    Fraction
+        The exact value.
+
+    Raises
+    ------
+    SpecError
+        Malformed text, more than :data:`MAX_NUMBER_CHARS` characters or :data:`MAX_DIGITS` digits
+        in a part, an exponent out of range, a zero denominator or a non-finite float.
+
+    Examples
+    --------
     >>> parse_number("0.1"), parse_number("-1/3"), parse_number(2)
     (Fraction(1, 10), Fraction(-1, 3), Fraction(2, 1))
     >>> parse_number("1e999999999")
@@ -96,6 +135,25 @@ def parse_number(text: object, what: str = "number") -> Fraction:
 def parse_vector(text: str | list | tuple, what: str = "vector") -> tuple[Fraction, ...]:
     """Parse ``"1,0.5,-1/3"`` (or a sequence of numbers) into exact entries, bounded in length.
 
+    Parameters
+    ----------
+    text : str, list or tuple
+        Comma-separated numbers, or a sequence of anything :func:`parse_number` accepts.
+    what : str, default "vector"
+        What the vector is (``"x"``, ``"y"``), named in the error message.
+
+    Returns
+    -------
+    tuple of Fraction
+        The entries, exact, in order.
+
+    Raises
+    ------
+    SpecError
+        An empty vector, more than :data:`MAX_VECTOR_LEN` entries, or an entry that is not a number.
+
+    Examples
+    --------
     >>> parse_vector("1, 0.5, -1/3")
     (Fraction(1, 1), Fraction(1, 2), Fraction(-1, 3))
     >>> parse_vector("")
@@ -123,6 +181,27 @@ def parse_vector(text: str | list | tuple, what: str = "vector") -> tuple[Fracti
 def check_inputs(x, y=None, *, dim: int | None = None) -> None:
     """Refuse inputs whose lengths disagree with each other or with the input dimension ``dim``.
 
+    Parameters
+    ----------
+    x : sequence
+        The first input vector (length d).
+    y : sequence, optional
+        The second input vector; must have the length of ``x``.
+    dim : int, optional
+        The architecture's input dimension d, where it fixes one (a layer DAG's input node width).
+
+    Returns
+    -------
+    None
+        The inputs are consistent.
+
+    Raises
+    ------
+    SpecError
+        ``x`` empty or longer than :data:`MAX_VECTOR_LEN`, or the lengths disagree.
+
+    Examples
+    --------
     >>> check_inputs([1, 0], [0.6, 0.8], dim=2)
     >>> check_inputs([1, 0], [1, 0, 0])
     Traceback (most recent call last):
@@ -145,7 +224,26 @@ def _fraction_text(q: Fraction) -> str:
 
 
 def canonical_json(obj: object) -> str:
-    """Canonical JSON (sorted keys, no spaces, Fractions as exact strings)."""
+    """Canonical JSON (sorted keys, no spaces, Fractions as exact strings).
+
+    Spec hashes are the SHA-256 of this text, so equal specs hash equally however they were written.
+
+    Parameters
+    ----------
+    obj : object
+        JSON-able data: dicts (keys become ``str``), lists, tuples, ``Fraction``, numbers, strings, ``None``.
+
+    Returns
+    -------
+    str
+        Compact JSON with sorted keys; a ``Fraction`` is written ``"p/q"`` (``"p"`` when an integer).
+
+    Examples
+    --------
+    >>> from fractions import Fraction
+    >>> canonical_json({"sw": Fraction(3, 2), "L": 2, "x": (Fraction(1), 0.5)})
+    '{"L":2,"sw":"3/2","x":["1",0.5]}'
+    """
 
     def enc(o: object) -> object:
         if isinstance(o, Fraction):

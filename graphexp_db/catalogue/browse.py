@@ -32,8 +32,30 @@ __all__ = [
 def catalogue_counts(engine):
     """What the catalogue holds: one row per (shape, quantity, order, ensemble).
 
-    Returns a DataFrame with columns ``shape, kind, quantity, order, ensemble, activation, n_graphs,
-    n_pairings, status`` (empty when nothing is stored or the schema is missing).
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The catalogue (read only; missing tables give empty results).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``shape, kind, quantity, order, ensemble, activation, n_graphs, n_pairings, status``,
+        one row per stored expansion (``n_pairings`` exact, as text); without expansion rows, one row
+        per (shape, quantity, order) of the operator graphs; empty when nothing is stored or the
+        schema is missing.
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> from graphexp_db.catalogue.models import Base
+    >>> from graphexp_db.catalogue.fill import fill_expansion
+    >>> engine = create_engine("sqlite://")
+    >>> Base.metadata.create_all(engine)
+    >>> for n in (2, 3):                                # tr H^4 and tr H^6: 3 and 15 Wick pairings
+    ...     _ = fill_expansion(engine, None, "gue", n)
+    >>> catalogue_counts(engine)[["shape", "order", "n_graphs", "n_pairings", "status"]].values.tolist()
+    [['gue', 2, 1, '3', 'complete'], ['gue', 3, 1, '15', 'complete']]
     """
     import pandas as pd
 
@@ -68,7 +90,31 @@ def catalogue_counts(engine):
 
 
 def table_rows(engine) -> dict[str, int]:
-    """Row count of every table (and view) in the catalogue."""
+    """Row count of every table (and view) in the catalogue.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The catalogue.
+
+    Returns
+    -------
+    dict of str to int
+        Table name -> number of rows, sorted by name; Alembic's own table is left out.
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> from graphexp_db.catalogue.models import Base
+    >>> from graphexp_db.catalogue.fill import fill_expansion
+    >>> engine = create_engine("sqlite://")
+    >>> Base.metadata.create_all(engine)
+    >>> for n in (2, 3):                                # tr H^4 and tr H^6: 3 and 15 Wick pairings
+    ...     _ = fill_expansion(engine, None, "gue", n)
+    >>> rows = table_rows(engine)
+    >>> rows["operator_graph"], rows["pairing"], rows["expansion"]     # 2 + 5 pairing orbits
+    (2, 7, 2)
+    """
     from sqlalchemy import inspect, text
 
     out = {}
@@ -86,6 +132,33 @@ def genus_distribution(engine, shape: str | None = None, quantity: str | None = 
 
     Reads ``pairing_aggregate`` (exact counts, text) joined with ``operator_graph``; the ``count``
     column is an exact integer (Python ``int``).
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The catalogue (read only; missing tables give empty results).
+    shape, quantity, ensemble : str, optional
+        Keep only this shape, quantity or weight ensemble.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``shape, quantity, order, ensemble, surface, n_exponent, count``, summed over the
+        graphs of each expansion; sorted by expansion, then N-exponent from the leading one down.
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> from graphexp_db.catalogue.models import Base
+    >>> from graphexp_db.catalogue.fill import fill_expansion
+    >>> engine = create_engine("sqlite://")
+    >>> Base.metadata.create_all(engine)
+    >>> for n in (2, 3):                                # tr H^4 and tr H^6: 3 and 15 Wick pairings
+    ...     _ = fill_expansion(engine, None, "gue", n)
+    >>> genus_distribution(engine, shape="gue")[["order", "surface", "n_exponent", "count"]].values.tolist()
+    [[2, 'S0', 0, 2], [2, 'S1', -2, 1], [3, 'S0', 0, 5], [3, 'S1', -2, 10]]
+
+    These are the Harer-Zagier numbers: tr H^6 has 5 planar and 10 genus-1 pairings.
     """
     import pandas as pd
 
@@ -122,7 +195,32 @@ def catalogue_options(engine) -> dict[str, list]:
     """Distinct values for the search filters: shapes, kinds, quantities, ensembles and the ranges of
     order, genus and N-exponent.  Genus and N-exponent ranges come from the exact aggregates of all
     pairings (``pairing_aggregate``), not from the stored orbit rows, so every value that exists is
-    reachable (genus 4 of tr H^16 included)."""
+    reachable (genus 4 of tr H^16 included).
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The catalogue (read only; missing tables give empty results).
+
+    Returns
+    -------
+    dict of str to list
+        ``shape`` (natural order), ``kind``, ``quantity``, ``ensemble`` (sorted values) and
+        ``order``, ``genus``, ``n_exponent`` (``[min, max]``, ``[0, 0]`` when nothing is stored).
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> from graphexp_db.catalogue.models import Base
+    >>> from graphexp_db.catalogue.fill import fill_expansion
+    >>> engine = create_engine("sqlite://")
+    >>> Base.metadata.create_all(engine)
+    >>> for n in (2, 3):                                # tr H^4 and tr H^6: 3 and 15 Wick pairings
+    ...     _ = fill_expansion(engine, None, "gue", n)
+    >>> opts = catalogue_options(engine)
+    >>> opts["shape"], opts["order"], opts["genus"], opts["n_exponent"]
+    (['gue'], [2, 3], [0, 1], [-2, 0])
+    """
     from sqlalchemy import text
 
     t = _tables(engine)
@@ -151,7 +249,32 @@ def catalogue_options(engine) -> dict[str, list]:
 
 
 def random_label(engine, seed: int | None = None) -> str | None:
-    """A label drawn uniformly from the stored operator graphs (``None`` when there are none)."""
+    """A label drawn uniformly from the stored operator graphs (``None`` when there are none).
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The catalogue (read only; missing tables give empty results).
+    seed : int, optional
+        Seed of the draw (``random.Random``); ``None`` draws differently every time.
+
+    Returns
+    -------
+    str or None
+        An ``operator_graph.label``.
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> from graphexp_db.catalogue.models import Base
+    >>> from graphexp_db.catalogue.fill import fill_expansion
+    >>> engine = create_engine("sqlite://")
+    >>> Base.metadata.create_all(engine)
+    >>> for n in (2, 3):                                # tr H^4 and tr H^6: 3 and 15 Wick pairings
+    ...     _ = fill_expansion(engine, None, "gue", n)
+    >>> random_label(engine, seed=1) in ("gue.gue.o2.1", "gue.gue.o3.1"), random_label(create_engine("sqlite://"))
+    (True, None)
+    """
     import random
 
     from sqlalchemy import text
@@ -180,10 +303,38 @@ def _loads(v, default=None):
 def graph_detail(engine, label: str, *, max_pairings: int = 200) -> dict | None:
     """Everything the detail view shows for one operator graph, or ``None`` for an unknown label.
 
-    Returns a dict with ``graph`` (the operator_graph row, ``graph_json`` decoded), ``pairings`` (a
-    DataFrame: pairing rows joined with their embedding, ``blocks`` and ``quotient`` decoded, at most
-    ``max_pairings``), ``aggregates`` (pairing_aggregate rows) and ``architecture`` (the first
-    architecture row with this shape, if any).
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The catalogue (read only; missing tables give empty results).
+    label : str
+        The graph's label (``gue.gue.o3.1``).
+    max_pairings : int, default 200
+        Most pairing rows returned.
+
+    Returns
+    -------
+    dict or None
+        ``graph`` (the operator_graph row, ``graph_json`` decoded into ``graph``), ``pairings`` (a
+        DataFrame: pairing rows joined with their embedding, ``blocks`` and ``quotient`` decoded, at
+        most ``max_pairings``, leading N-exponent first), ``aggregates`` (pairing_aggregate rows) and
+        ``architecture`` (the first architecture row with this shape, if any); ``None`` when no graph
+        has the label.
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> from graphexp_db.catalogue.models import Base
+    >>> from graphexp_db.catalogue.fill import fill_expansion
+    >>> engine = create_engine("sqlite://")
+    >>> Base.metadata.create_all(engine)
+    >>> for n in (2, 3):                                # tr H^4 and tr H^6: 3 and 15 Wick pairings
+    ...     _ = fill_expansion(engine, None, "gue", n)
+    >>> d = graph_detail(engine, "gue.gue.o3.1")
+    >>> d["pairings"]["genus"].tolist(), [int(m) for m in d["pairings"]["multiplicity"]]  # 5 orbits
+    ([0, 0, 1, 1, 1], [2, 3, 6, 3, 1])
+    >>> d["aggregates"][["surface", "count"]].values.tolist(), d["architecture"], graph_detail(engine, "gue.gue.o9.1")
+    ([['S0', '5'], ['S1', '10']], None, None)
     """
     import pandas as pd
 

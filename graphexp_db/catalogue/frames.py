@@ -7,6 +7,8 @@ import math
 import re
 from typing import Any
 
+__all__ = ["natural_key"]
+
 
 def _tables(engine) -> set[str]:
     from sqlalchemy import inspect
@@ -45,7 +47,21 @@ def _isnan(v) -> bool:
 def natural_key(label: Any) -> tuple:
     """Sort key ordering digit runs as numbers: ``mlp-L2.cov.o2.9`` before ``mlp-L2.cov.o2.10``.
 
+    Parameters
+    ----------
+    label : object
+        A label or shape (anything with a ``str``).
+
+    Returns
+    -------
+    tuple
+        One ``(0, number, "")`` per digit run and ``(1, 0, text)`` per other run, in order.
+
+    Examples
+    --------
     >>> sorted(["g.o2.10", "g.o2.9", "g.o10.1"], key=natural_key)
     ['g.o2.9', 'g.o2.10', 'g.o10.1']
+    >>> natural_key("o12")
+    ((1, 0, 'o'), (0, 12, ''))
     """
     return tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", str(label)) if t != "")

@@ -16,6 +16,22 @@ from sqlalchemy import BigInteger, Boolean, DateTime, Dialect, Float, ForeignKey
 from sqlalchemy.orm import DeclarativeBase, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+__all__ = [
+    "Base",
+    "ExactRational",
+    "BigCount",
+    "utcnow",
+    "IdType",
+    "IntPK",
+    "Hash",
+    "Hash16",
+    "JsonText",
+    "Count",
+    "Order",
+    "ArchitectureFK",
+    "GraphFK",
+]
+
 
 # --------------------------------------------------------------------------- exact types
 class ExactRational(TypeDecorator[Fraction]):
@@ -23,6 +39,14 @@ class ExactRational(TypeDecorator[Fraction]):
 
     Accepts ``Fraction``, ``int`` and strings that :class:`~fractions.Fraction` parses
     (``'3/2'``, ``'0.1'``); rejects ``float`` (not exact: convert deliberately first).
+    It takes no parameters of its own; :class:`Base` maps every ``Mapped[Fraction]`` column to it.
+
+    Attributes
+    ----------
+    impl : sqlalchemy.types.Text
+        The stored column type.
+    cache_ok : bool
+        True: the type has no state, so SQLAlchemy may cache statements that use it.
 
     Examples
     --------
@@ -58,7 +82,15 @@ class BigCount(TypeDecorator[int]):
     """A Python ``int`` of any size stored as decimal text (SQLite integers stop at 2**63 - 1).
 
     Text sorts lexicographically: in SQL, compare or sum ``CAST(col AS NUMERIC)`` (exact on
-    PostgreSQL; on SQLite an integer up to 2**63 - 1, a float beyond).
+    PostgreSQL; on SQLite an integer up to 2**63 - 1, a float beyond).  It takes no parameters of
+    its own; the ``Count`` alias declares a column of it.
+
+    Attributes
+    ----------
+    impl : sqlalchemy.types.Text
+        The stored column type.
+    cache_ok : bool
+        True: the type has no state, so SQLAlchemy may cache statements that use it.
 
     Examples
     --------
@@ -84,7 +116,20 @@ class BigCount(TypeDecorator[int]):
 
 
 def utcnow() -> dt.datetime:
-    """The current time, timezone-aware UTC (stored in provenance and job rows)."""
+    """The current time, timezone-aware UTC (stored in provenance and job rows).
+
+    Returns
+    -------
+    datetime.datetime
+        Now, with ``tzinfo=datetime.timezone.utc``.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> t = utcnow()
+    >>> t.tzinfo is dt.timezone.utc, t <= utcnow()
+    (True, True)
+    """
     return dt.datetime.now(dt.timezone.utc)
 
 
@@ -114,7 +159,26 @@ GraphFK = Annotated[int, mapped_column(IdType, ForeignKey("operator_graph.id", o
 
 
 class Base(DeclarativeBase):
-    """Declarative base of every catalogue table."""
+    """Declarative base of every catalogue table.
+
+    A model class takes its column values as keyword arguments (``Architecture(spec=..., ...)``).
+
+    Attributes
+    ----------
+    metadata : sqlalchemy.MetaData
+        The tables of :mod:`.models`, with constraint names from ``NAMING_CONVENTION``
+        (``pk_<table>``, ``uq_<table>__<columns>``, ...).
+    type_annotation_map : dict
+        Python annotation -> column type: ``Fraction`` -> :class:`ExactRational`, ``datetime`` ->
+        timezone-aware ``DateTime``, ``str``, ``int``, ``float``, ``bool`` -> their plain types.
+
+    Examples
+    --------
+    >>> from graphexp_db.catalogue import models
+    >>> table = Base.metadata.tables["architecture"]
+    >>> len(Base.metadata.tables), table.primary_key.name
+    (16, 'pk_architecture')
+    """
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {

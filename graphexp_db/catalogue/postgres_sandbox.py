@@ -11,6 +11,8 @@ from ..errors import CatalogueError, ReadOnlyError
 from .sql_allowlist import _EXPLAIN, _one_line, check_readonly
 from .sql_caps import MAX_RESULT_BYTES, MAX_TIMEOUT_S, MAX_VALUE_BYTES, PG_TEMP_FILE_LIMIT, PG_WORK_MEM, READ_ROLE, _collect
 
+__all__ = ["ensure_reader_role"]
+
 
 class _ConnectError(ReadOnlyError):
     """The connection itself failed (the caller may try another login)."""
@@ -255,8 +257,25 @@ def ensure_reader_role(url_or_engine: Any, *, role: str = READ_ROLE, password: s
     Raises
     ------
     CatalogueError
-        On SQLite (nothing to do: the console opens the file read-only) or when the connection
-        may not create the role.
+        On SQLite (nothing to do: the console opens the file read-only), for a role name that is not
+        lower-case letters, digits and ``_``, or when the connection may not create the role.
+
+    Examples
+    --------
+    Creating the role needs a PostgreSQL server (``tests/integration`` runs it); SQLite and bad role
+    names are refused before anything changes:
+
+    >>> from graphexp_db.errors import CatalogueError
+    >>> try:
+    ...     ensure_reader_role("sqlite://")
+    ... except CatalogueError as err:
+    ...     print(str(err)[:43])
+    a read-only role exists only on PostgreSQL;
+    >>> try:
+    ...     ensure_reader_role("postgresql://admin@localhost/catalogue", role="Reader")
+    ... except CatalogueError as err:
+    ...     print(err)
+    role name must be lower-case letters, digits and _ (got 'Reader')
     """
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", role or ""):
         raise CatalogueError(f"role name must be lower-case letters, digits and _ (got {role!r})")

@@ -194,17 +194,55 @@ def run_readonly(
     return QueryResult(columns, rows, truncated, time.perf_counter() - t0, row_cap, meta)
 
 def resolve_read_url(read_db: str | None = None) -> str | None:
-    """``read_db``, else ``$GRAPHEXP_READ_DB``, else ``None`` (use the catalogue URL with SET ROLE)."""
+    """``read_db``, else ``$GRAPHEXP_READ_DB``, else ``None`` (use the catalogue URL with SET ROLE).
+
+    Parameters
+    ----------
+    read_db : str, optional
+        The URL of the read-only PostgreSQL login (``--read-db``).
+
+    Returns
+    -------
+    str or None
+        The URL the console connects with to read, or ``None``: connect with the catalogue URL and
+        ``SET LOCAL ROLE`` to :data:`READ_ROLE`.
+
+    Examples
+    --------
+    >>> import os
+    >>> resolve_read_url("postgresql://graphexp_reader@db:5432/catalogue")
+    'postgresql://graphexp_reader@db:5432/catalogue'
+    >>> resolve_read_url(None) == (os.environ.get("GRAPHEXP_READ_DB") or None)
+    True
+    """
     return read_db or os.environ.get("GRAPHEXP_READ_DB") or None
 
 # --------------------------------------------------------------------------- schema-doc examples
 def example_queries(path: str | Path | None = None) -> list[tuple[str, str]]:
-    """The ```` ```sql ```` blocks of ``docs/schema.md`` as ``(title, sql)`` pairs.
+    r"""The ```` ```sql ```` blocks of ``docs/schema.md`` as ``(title, sql)`` pairs.
 
     The title is the nearest preceding heading or non-empty text line; a missing file gives ``[]``.
 
+    Parameters
+    ----------
+    path : str or Path, optional
+        The Markdown file (default: the repository's ``docs/schema.md``).
+
+    Returns
+    -------
+    list of (str, str)
+        One ``(title, sql)`` per non-empty block, in file order (a block without a title is
+        ``"example <i>"``).
+
+    Examples
+    --------
     >>> example_queries("/nonexistent/schema.md")
     []
+    >>> import tempfile, pathlib
+    >>> md = pathlib.Path(tempfile.mkdtemp()) / "q.md"
+    >>> _ = md.write_text("## Graphs per shape\n```sql\nSELECT shape, COUNT(*) FROM operator_graph GROUP BY shape\n```\n")
+    >>> example_queries(md)
+    [('Graphs per shape', 'SELECT shape, COUNT(*) FROM operator_graph GROUP BY shape')]
     """
     if path is None:
         path = Path(__file__).resolve().parents[2] / "docs" / "schema.md"
@@ -233,7 +271,27 @@ def example_queries(path: str | Path | None = None) -> list[tuple[str, str]]:
 
 
 def resolve_url(db: str | None = None) -> str:
-    """``db``, else ``$GRAPHEXP_DB``, else the catalogue layer's default (embedded SQLite file)."""
+    """``db``, else ``$GRAPHEXP_DB``, else the catalogue layer's default (embedded SQLite file).
+
+    Parameters
+    ----------
+    db : str, optional
+        A SQLAlchemy URL (``--db``).
+
+    Returns
+    -------
+    str
+        The catalogue URL.
+
+    Examples
+    --------
+    >>> import os
+    >>> resolve_url("sqlite:////tmp/catalogue.sqlite")
+    'sqlite:////tmp/catalogue.sqlite'
+    >>> url = resolve_url()
+    >>> url == os.environ["GRAPHEXP_DB"] if os.environ.get("GRAPHEXP_DB") else url.startswith("sqlite:///")
+    True
+    """
     import os
 
     if db:

@@ -9,6 +9,8 @@ from typing import Any
 
 from .frames import _columns, _frame, _kind_of_shape, _tables, natural_key
 
+__all__ = ["SEARCH_COLUMNS", "SORTABLE", "graph_aggregates", "search_index", "search_graphs", "search_page"]
+
 # Columns of the results table in Browse expansions (definitions.py documents each one).
 SEARCH_COLUMNS = (
     "label", "shape", "kind", "quantity", "order", "ensemble", "n_vertices", "n_edges", "coefficient",
@@ -45,10 +47,39 @@ def graph_aggregates(engine, graph_ids, ensemble: str | None = None) -> dict[int
     """Exact per-graph, per-ensemble summaries from the aggregates of all pairings, with the numbers
     behind the honest budget flags.
 
-    Returns ``{graph_id: {ensemble: {"by_surface": {surface: count}, "n_leading": int,
-    "aggregated": int, "orbit_rows": int}}}``: ``aggregated`` is the exact number of pairings (or
-    partitions) the aggregates cover and ``orbit_rows`` the number of stored pairing-orbit rows (at
-    most the fill's per-graph budget).  Only ``ensemble`` when it is given.
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The catalogue.
+    graph_ids : iterable of int
+        ``operator_graph.id`` values.
+    ensemble : str, optional
+        Only this weight ensemble.
+
+    Returns
+    -------
+    dict
+        ``{graph_id: {ensemble: {"by_surface": {surface: count}, "n_leading": int,
+        "aggregated": int, "orbit_rows": int, "has_rows": bool}}}``: ``aggregated`` is the exact number
+        of pairings (or partitions) the aggregates cover, ``orbit_rows`` the number of stored
+        pairing-orbit rows (at most the fill's per-graph budget) and ``has_rows`` whether aggregate
+        rows exist; ``n_pairings`` and ``n_orbits`` are added where ``graph_ensemble`` has them.
+        Every id is a key, with ``{}`` when nothing is stored for it.
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> from graphexp_db.catalogue.models import Base
+    >>> from graphexp_db.catalogue.fill import fill_expansion
+    >>> engine = create_engine("sqlite://")
+    >>> Base.metadata.create_all(engine)
+    >>> for n in (2, 3):                                # tr H^4 and tr H^6: 3 and 15 Wick pairings
+    ...     _ = fill_expansion(engine, None, "gue", n)
+    >>> agg = graph_aggregates(engine, [2, 99])[2]["gaussian"]
+    >>> agg["by_surface"] == {"S0": 5, "S1": 10}, agg["n_leading"], agg["aggregated"], agg["orbit_rows"]
+    (True, 5, 15, 5)
+    >>> graph_aggregates(engine, [99])
+    {99: {}}
     """
     from sqlalchemy import bindparam, text
 
@@ -138,7 +169,51 @@ def search_index(
     descending: bool = False,
 ):
     """All operator graphs matching the filters, sorted (one light row per graph: the SQL part of
-    :func:`search_graphs`; page it with :func:`search_page`).  See :func:`search_graphs`."""
+    :func:`search_graphs`; page it with :func:`search_page`).  See :func:`search_graphs`.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The catalogue.
+    shape, kind, quantity : str or list of str, optional
+        Keep graphs of these shapes, kinds (shape prefixes: ``mlp``, ``dag``, ``gue`` ...) or quantities.
+    order_min, order_max : int, optional
+        Bounds of the order (inclusive).
+    ensemble : str, optional
+        Keep graphs filled in this weight ensemble, and apply the next filters to its pairings only.
+    genus_min, genus_max : int, optional
+        Bounds of the genus of an orientable surface (inclusive).
+    n_exponent_min, n_exponent_max : int, optional
+        Bounds of the N-exponent (inclusive).
+    leading_only : bool, default False
+        Keep graphs with pairings of N-exponent 0.
+    label_like : str, optional
+        A substring of the label.
+    sort : str, default "label"
+        One of :data:`SORTABLE` (anything else sorts by label).
+    descending : bool, default False
+        Reverse the sort.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``graph_id``, the graph's columns and the summary of its aggregates (``ensemble``, genus and
+        N-exponent ranges, ``n_leading``), one row per match; ``attrs["total"]`` is the number of
+        matches and ``attrs["has_agg"]`` whether the catalogue has aggregates.
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> from graphexp_db.catalogue.models import Base
+    >>> from graphexp_db.catalogue.fill import fill_expansion
+    >>> engine = create_engine("sqlite://")
+    >>> Base.metadata.create_all(engine)
+    >>> for n in (2, 3):                                # tr H^4 and tr H^6: 3 and 15 Wick pairings
+    ...     _ = fill_expansion(engine, None, "gue", n)
+    >>> idx = search_index(engine, genus_min=1, sort="order", descending=True)
+    >>> idx["label"].tolist(), idx.attrs["total"]
+    (['gue.gue.o3.1', 'gue.gue.o2.1'], 2)
+    """
     return _search_index(engine, shape=shape, kind=kind, quantity=quantity, order_min=order_min, order_max=order_max,
                          ensemble=ensemble, genus_min=genus_min, genus_max=genus_max, n_exponent_min=n_exponent_min,
                          n_exponent_max=n_exponent_max, leading_only=leading_only, label_like=label_like, sort=sort,
@@ -155,6 +230,35 @@ def search_graphs(engine, *, offset: int = 0, limit: int | None = None, **filter
     ``o2.9`` before ``o2.10``), then sliced ``[offset, offset + limit)``; ``df.attrs["total"]`` is the
     true number of matches.  Columns: :data:`SEARCH_COLUMNS`; the page rows also carry the exact
     ``by_surface`` counts and the ``orbit_rows_complete`` / ``aggregates_complete`` flags.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The catalogue.
+    offset : int, default 0
+        First row of the page.
+    limit : int, optional
+        Rows in the page (default: all).
+    **filters
+        The filters and sort of :func:`search_index`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The page, columns :data:`SEARCH_COLUMNS`; ``attrs["total"]`` the number of matches.
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> from graphexp_db.catalogue.models import Base
+    >>> from graphexp_db.catalogue.fill import fill_expansion
+    >>> engine = create_engine("sqlite://")
+    >>> Base.metadata.create_all(engine)
+    >>> for n in (2, 3):                                # tr H^4 and tr H^6: 3 and 15 Wick pairings
+    ...     _ = fill_expansion(engine, None, "gue", n)
+    >>> page = search_graphs(engine, order_min=3)
+    >>> page[["label", "n_pairings", "by_surface", "aggregates_complete"]].values.tolist(), page.attrs["total"]
+    ([['gue.gue.o3.1', 15, 'S0: 5, S1: 10', True]], 1)
     """
     index = search_index(engine, **filters)
     return search_page(engine, index, offset=offset, limit=limit, ensemble=filters.get("ensemble"))
@@ -230,7 +334,42 @@ def _search_index(engine, *, shape=None, kind=None, quantity=None, order_min=Non
 def search_page(engine, index, *, offset: int = 0, limit: int | None = None, ensemble: str | None = None):
     """Rows ``[offset, offset + limit)`` of a :func:`search_index` result, with the exact per-graph
     summaries (counts by surface, leading pairings) and the budget flags; ``attrs["total"]`` is the
-    true number of matches."""
+    true number of matches.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The catalogue.
+    index : pandas.DataFrame
+        A :func:`search_index` result.
+    offset : int, default 0
+        First row of the page.
+    limit : int, optional
+        Rows in the page (default: all).
+    ensemble : str, optional
+        The ensemble whose summaries are shown (default: ``gaussian`` where filled, else the first).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`SEARCH_COLUMNS`: ``by_surface`` (``"S0: 5, S1: 10"``), ``n_leading``,
+        ``orbit_rows_complete`` (a stored row for every orbit) and ``aggregates_complete`` (the
+        aggregates add up to the exact pairing count).
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> from graphexp_db.catalogue.models import Base
+    >>> from graphexp_db.catalogue.fill import fill_expansion
+    >>> engine = create_engine("sqlite://")
+    >>> Base.metadata.create_all(engine)
+    >>> for n in (2, 3):                                # tr H^4 and tr H^6: 3 and 15 Wick pairings
+    ...     _ = fill_expansion(engine, None, "gue", n)
+    >>> idx = search_index(engine)
+    >>> page = search_page(engine, idx, offset=1, limit=1)
+    >>> page[["label", "n_leading", "orbit_rows_complete"]].values.tolist(), page.attrs["total"]
+    ([['gue.gue.o3.1', 5, True]], 2)
+    """
     import pandas as pd
 
     total = int(index.attrs.get("total", len(index)))

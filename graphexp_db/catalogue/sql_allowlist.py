@@ -13,6 +13,8 @@ import unicodedata
 from ..errors import ReadOnlyError
 from .sql_caps import MAX_QUERY_CHARS
 
+__all__ = ["ALLOWED_FUNCTIONS", "check_readonly"]
+
 #: Functions a console query may call, by the name the user types (lower case).  Harmless
 #: aggregates, math, string, JSON-extraction, date and window functions only.  Not here (and so
 #: refused): anything that reads or lists files, executes or parses SQL/XML/text search queries

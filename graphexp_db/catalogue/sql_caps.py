@@ -6,6 +6,23 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+__all__ = [
+    "DEFAULT_ROW_CAP",
+    "DEFAULT_TIMEOUT_S",
+    "MAX_ROW_CAP",
+    "MAX_TIMEOUT_S",
+    "MAX_RESULT_BYTES",
+    "MAX_VALUE_BYTES",
+    "MEMORY_BUDGET_BYTES",
+    "SQLITE_MAX_STEPS",
+    "PG_WORK_MEM",
+    "PG_TEMP_FILE_LIMIT",
+    "MAX_QUERY_CHARS",
+    "READ_ROLE",
+    "QueryResult",
+    "query_caps",
+]
+
 DEFAULT_ROW_CAP = 10_000
 DEFAULT_TIMEOUT_S = 10.0
 #: Largest accepted row cap and time limit (PostgreSQL's statement_timeout stops at ~24.8 days).
@@ -31,6 +48,15 @@ _FETCH_BATCH = 64
 def query_caps() -> dict:
     """The caps every console query runs under, for the CLI help and the web UI.
 
+    Returns
+    -------
+    dict
+        ``row_cap_default``, ``row_cap_max``, ``timeout_s_default``, ``timeout_s_max``,
+        ``result_mb_max``, ``value_mb_max``, ``memory_budget_mb``, ``query_chars_max``,
+        ``postgres_work_mem``, ``postgres_temp_file_limit``, ``postgres_role`` and a one-line ``summary``.
+
+    Examples
+    --------
     >>> caps = query_caps()
     >>> caps["row_cap_max"], caps["timeout_s_max"], caps["memory_budget_mb"]
     (1000000, 600.0, 192)
@@ -61,6 +87,27 @@ class QueryResult:
     """Columns and rows of a read-only query; ``truncated`` when the row cap cut the result.
 
     ``meta`` says which cap cut it (``"cut_by"``: ``"rows"`` or ``"bytes"``) and the caps used.
+
+    Parameters
+    ----------
+    columns : list of str
+        Column names, as the query gave them (duplicates possible).
+    rows : list of tuple
+        The rows fetched, at most ``row_cap``.
+    truncated : bool, default False
+        A cap stopped the fetching: more rows exist.
+    elapsed_s : float, default 0.0
+        Wall time of the query, in seconds.
+    row_cap : int, default :data:`DEFAULT_ROW_CAP`
+        The row cap it ran under.
+    meta : dict, optional
+        Which cap cut the result and the caps used.
+
+    Examples
+    --------
+    >>> r = QueryResult(["n", "n"], [(1, 2), (3, 4)], truncated=True, row_cap=2, meta={"cut_by": "rows"})
+    >>> list(r.to_frame().columns), len(r.rows), r.meta["cut_by"]
+    (['n', 'n_1'], 2, 'rows')
     """
 
     columns: list[str]

@@ -13,6 +13,8 @@ from ..errors import ReadOnlyError
 from .sql_allowlist import _ALLOWED_TYPE_WORDS, _KEYWORDS_BEFORE_PAREN, ALLOWED_FUNCTIONS, _one_line, check_readonly
 from .sql_caps import MAX_QUERY_CHARS, MAX_RESULT_BYTES, MAX_VALUE_BYTES, MEMORY_BUDGET_BYTES, SQLITE_MAX_STEPS, _collect
 
+__all__: list[str] = []  # only private helpers, imported by their package siblings
+
 
 def _rss_bytes() -> int:
     """Resident memory of this process (Linux /proc; elsewhere the peak from getrusage)."""

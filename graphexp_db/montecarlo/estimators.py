@@ -82,7 +82,39 @@ def kernel_matrices(spec, act, X, *, N: int, samples: int, seed: int = 0, xp: Mo
                     ensemble="gaussian", batch: int | None = None) -> KernelMatrices:
     """Empirical NNGP f(x_i) f(x_j) and NTK matrices over ``samples`` networks: means and stderrs (M, M), host arrays.
 
+    Parameters
+    ----------
+    spec : MLPSpec, DagSpec or str
+        The architecture (``mlp:...`` or a layer DAG; text is parsed by :func:`~graphexp_db.spec.parse_arch`).
+    act : Activation or str
+        phi, e.g. ``"tanh"``.
+    X : array_like, shape (M, d)
+        The inputs, one per row.
+    N : int
+        Hidden width.
+    samples : int
+        Independent networks (>= 2).
+    seed : int, default 0
+        Seed of ``xp.random.default_rng``: the same seed gives the same networks.
+    xp : module, default numpy
+        The array namespace (``numpy`` or ``cupy``, from :func:`graphexp_db.backend.get_xp`).
+    ensemble : str or Ensemble, default "gaussian"
+        Weight ensemble of every weight and bias (CONVENTIONS.md).
+    batch : int, optional
+        Networks drawn per batch (default: as many as fit in about 64 MiB of parameters and activations).
 
+    Returns
+    -------
+    KernelMatrices
+        ``nngp``, ``nngp_stderr``, ``ntk``, ``ntk_stderr`` (M, M) and ``ntk_samples`` (samples, M, M).
+
+    Raises
+    ------
+    MonteCarloError
+        ``samples`` < 2, a non-positive width, or an overflow in the sampled networks.
+
+    Examples
+    --------
     >>> r = kernel_matrices("mlp:L=1", "tanh", [[1.0, 0.0], [0.0, 1.0]], N=8, samples=4, seed=0)
     >>> r.nngp.shape, r.ntk_stderr.shape, r.ntk_samples.shape
     ((2, 2), (2, 2), (4, 2, 2))
@@ -121,21 +153,24 @@ def kernel_estimate(spec, act, x, y, *, N: int, samples: int, seed: int = 0, xp:
     spec : str or spec
         ``mlp:...``, a layer DAG, or ``resnet:L=..`` (covariance C_L only).
     act : str or Activation
+        phi, e.g. ``"tanh"``.
     x, y : sequences of float
         Two inputs of the same dimension d.
     N : int
         Hidden width.
     samples : int
         Independent networks (>= 2).
-    seed : int
-    xp : module
+    seed : int, default 0
+        Seed of ``xp.random.default_rng``: the same seed gives the same networks.
+    xp : module, default numpy
         ``numpy`` or ``cupy``.
-    ensemble : str
+    ensemble : str, default "gaussian"
         Weight ensemble (CONVENTIONS.md).
 
     Returns
     -------
     KernelEstimate
+        ``nngp``, ``nngp_stderr``, ``ntk``, ``ntk_stderr`` (the last two ``None`` for a ResNet).
 
     Examples
     --------
@@ -159,6 +194,38 @@ def fourpoint_estimate(spec, act, x, *, N: int, samples: int, seed: int = 0, xp:
 
     Compare ``N * value`` with the 1/N coefficient of :func:`graphexp_db.finite.fourpoint_series`.
 
+    Parameters
+    ----------
+    spec : MLPSpec, DagSpec or str
+        The architecture (``mlp:...`` or a layer DAG; text is parsed by :func:`~graphexp_db.spec.parse_arch`).
+    act : Activation or str
+        phi, e.g. ``"tanh"``.
+    x : sequence of float
+        The input (length d).
+    N : int
+        Hidden width.
+    samples : int
+        Independent networks (>= 2).
+    seed : int, default 0
+        Seed of ``xp.random.default_rng``: the same seed gives the same networks.
+    xp : module, default numpy
+        The array namespace (``numpy`` or ``cupy``, from :func:`graphexp_db.backend.get_xp`).
+    ensemble : str or Ensemble, default "gaussian"
+        Weight ensemble of every weight and bias (CONVENTIONS.md).
+
+    Returns
+    -------
+    FourPointEstimate
+        ``value`` = m4 - 3 m2^2, its ``stderr`` (from the influence function f^4 - 6 m2 f^2), the raw
+        moments ``m2`` = mean f^2 and ``m4`` = mean f^4, and ``N``.
+
+    Raises
+    ------
+    MonteCarloError
+        ``samples`` < 2, a non-positive width, or an overflow in the sampled networks.
+
+    Examples
+    --------
     >>> r = fourpoint_estimate("mlp:L=1", "identity", [1.0, 1.0], N=4, samples=20000, seed=0)
     >>> abs(r.value - 6 / 4) < 4 * r.stderr          # exactly 6/N for this net (finite.fourpoint_series)
     True
@@ -186,6 +253,42 @@ def resnet_covariance_estimate(spec, act, x, y, *, N: int, samples: int, seed: i
                                xp: ModuleType = np, ensemble="gaussian", batch: int | None = None) -> ResNetCovarianceEstimate:
     """<h_(L+1)(x), h_(L+1)(y)> / N for ResNet(L) with 1/sqrt(L) branches (CONVENTIONS.md), mean and stderr.
 
+    Parameters
+    ----------
+    spec : ResNetSpec or str
+        A ``resnet:`` architecture with a finite depth (or ``L`` given); its ``sw`` is used.
+    act : Activation or str
+        phi.
+    x, y : sequence of float
+        The two inputs, of the same dimension d.
+    N : int
+        Width of every layer.
+    samples : int
+        Independent networks (>= 2).
+    seed : int, default 0
+        Seed of ``xp.random.default_rng``.
+    L : int, optional
+        Depth to use instead of ``spec.L``.
+    xp : module, default numpy
+        The array namespace (``numpy`` or ``cupy``).
+    ensemble : str or Ensemble, default "gaussian"
+        Weight ensemble (CONVENTIONS.md).
+    batch : int, optional
+        Networks drawn per batch (default: about 2^24 / N^2).
+
+    Returns
+    -------
+    ResNetCovarianceEstimate
+        ``value`` (mean over networks), ``stderr``, ``N`` and ``L``.
+
+    Raises
+    ------
+    MonteCarloError
+        Not a ResNet, ``L`` infinite or not positive, ``N`` not positive, ``samples`` < 2, x and y of
+        different lengths, or an overflow.
+
+    Examples
+    --------
     >>> r = resnet_covariance_estimate("resnet:L=2,sw=1", "identity", [1.0], [1.0], N=64, samples=50, seed=1)
     >>> abs(r["value"] - 2.25) < 4 * r["stderr"]      # identity: C = (1 + 1/L)^L
     True
@@ -229,6 +332,45 @@ def jacobian_moments_estimate(spec, act, *, q_in: float, N: int, samples: int, k
     G Hermitian), so the work is matrix products; ``eigenvalues=True`` also returns the pooled
     eigenvalues of J J^*.
 
+    Parameters
+    ----------
+    spec : MLPSpec or str
+        An ``mlp:`` architecture (square: input, hidden and output width all N).
+    act : Activation or str
+        phi; the ``complex`` ensemble allows only ``identity``.
+    q_in : float
+        |x|^2 / N of the input (> 0); the direction of x is drawn at random per network.
+    N : int
+        The width d = N = n_out.
+    samples : int
+        Independent networks (>= 2).
+    kmax : int
+        Highest moment k (>= 1).
+    seed : int, default 0
+        Seed of ``xp.random.default_rng``: the same seed gives the same networks.
+    xp : module, default numpy
+        The array namespace (``numpy`` or ``cupy``, from :func:`graphexp_db.backend.get_xp`).
+    ensemble : str or Ensemble, default "gaussian"
+        Weight ensemble of every weight and bias (CONVENTIONS.md).
+    batch : int, optional
+        Networks drawn per batch (default: about 2^23 / N^2).
+    eigenvalues : bool, default False
+        Also return the eigenvalues of J J^* of every network, pooled.
+
+    Returns
+    -------
+    JacobianMomentsEstimate
+        ``moments`` and ``stderr`` (lists of kmax floats, k = 1..kmax), ``N``, ``samples``, ``q_in``,
+        ``kmax`` and, when asked for, ``eigenvalues`` (samples * N floats).
+
+    Raises
+    ------
+    MonteCarloError
+        Not an MLP, ``N`` not positive, ``samples`` < 2, ``kmax`` < 1, ``q_in`` not positive and finite,
+        a complex ensemble with a nonlinear phi, or an overflow.
+
+    Examples
+    --------
     >>> r = jacobian_moments_estimate("mlp:L=1,sw=1", "identity", q_in=1.0, N=64, samples=20, kmax=2, seed=0)
     >>> [abs(m - c) < 5 * e + 0.1 for m, c, e in zip(r["moments"], [1, 3], r["stderr"])]   # Fuss-Catalan_2
     [True, True]
@@ -304,6 +446,42 @@ def hessian_norm(spec, act, x, *, N: int, samples: int = 4, seed: int = 0, iters
     delta there, so the Hessian is a distribution, not a matrix with a spectral norm, and a
     finite-difference estimate would only measure its step size (it gave 260 +- 260 for relu).
 
+    Parameters
+    ----------
+    spec : MLPSpec, DagSpec or str
+        The architecture (``mlp:...`` or a layer DAG; text is parsed by :func:`~graphexp_db.spec.parse_arch`).
+    act : Activation or str
+        phi, e.g. ``"tanh"``. Smooth only: not one of :data:`KINKED_ACTIVATIONS`.
+    x : sequence of float
+        The input (length d).
+    N : int
+        Hidden width.
+    samples : int, default 4
+        Independent networks (>= 2).
+    seed : int, default 0
+        Seed of ``xp.random.default_rng``.
+    iters : int, default 200
+        Most power iterations.
+    tol : float, default 1e-6
+        Stop when every network's norm changed by less than this (relative) in one iteration.
+    xp : module, default numpy
+        The array namespace (``numpy`` or ``cupy``).
+    ensemble : str or Ensemble, default "gaussian"
+        Weight ensemble (CONVENTIONS.md).
+
+    Returns
+    -------
+    HessianNormEstimate
+        ``value`` (mean norm), ``stderr``, ``values`` (one norm per network), ``m`` (the neuron in-degree
+        width of CONVENTIONS.md), ``N`` and ``iterations`` (power iterations run).
+
+    Raises
+    ------
+    MonteCarloError
+        A kinked activation, ``samples`` < 2, a non-positive width, or an overflow.
+
+    Examples
+    --------
     >>> try:
     ...     hessian_norm("mlp:L=1", "relu", [1.0, 1.0], N=4)
     ... except MonteCarloError as err:
@@ -347,6 +525,46 @@ def ntk_drift(spec, act, *, N: int, samples: int = 4, seed: int = 0, steps: int 
     """Relative change ||Theta_T - Theta_0||_F / ||Theta_0||_F of the NTK on the training inputs after
     ``steps`` of full-batch gradient descent on 1/2 sum (f(x_i) - y_i)^2 with step ``lr / lambda_max(Theta_0)``.
 
+    The task is fixed (seed 12345, whatever ``seed``): ``n_train`` inputs of norm sqrt(d) with targets
+    y = sin(sum of the entries of x), so widths and seeds compare on the same data.
+
+    Parameters
+    ----------
+    spec : MLPSpec, DagSpec or str
+        The architecture (``mlp:...`` or a layer DAG; text is parsed by :func:`~graphexp_db.spec.parse_arch`).
+    act : Activation or str
+        phi, e.g. ``"tanh"``.
+    N : int
+        Hidden width.
+    samples : int, default 4
+        Independent networks (>= 2).
+    seed : int, default 0
+        Seed of the initial parameters (``xp.random.default_rng``).
+    steps : int, default 10
+        Gradient-descent steps T.
+    lr : float, default 0.5
+        Step size in units of 1 / lambda_max(Theta_0) of each network.
+    n_train : int, default 8
+        Training inputs.
+    d : int, default 4
+        Input dimension.
+    xp : module, default numpy
+        The array namespace (``numpy`` or ``cupy``).
+    ensemble : str or Ensemble, default "gaussian"
+        Weight ensemble (CONVENTIONS.md).
+
+    Returns
+    -------
+    NTKDriftEstimate
+        ``value`` (mean relative change over networks), ``stderr``, ``m`` (neuron in-degree width) and ``N``.
+
+    Raises
+    ------
+    MonteCarloError
+        ``samples`` < 2, a non-positive width or input dimension, or an overflow.
+
+    Examples
+    --------
     >>> r = ntk_drift("mlp:L=1", "tanh", N=16, samples=2, steps=2)
     >>> 0 < r.value < 1, r.m
     (True, 16)

@@ -65,7 +65,29 @@ class _Result:
 
 @dataclass(frozen=True, eq=False)
 class KernelMatrices(_Result):
-    """Empirical NNGP ``f(x_i) f(x_j)`` and NTK matrices (M, M): means, stderrs, and every NTK sample (S, M, M)."""
+    """Empirical NNGP ``f(x_i) f(x_j)`` and NTK matrices (M, M): means, stderrs, and every NTK sample (S, M, M).
+
+    Parameters
+    ----------
+    nngp : numpy.ndarray, shape (M, M)
+        Mean of f(x_i) f(x_j) over the S networks.
+    nngp_stderr : numpy.ndarray, shape (M, M)
+        Its standard error (sample standard deviation / sqrt(S)).
+    ntk : numpy.ndarray, shape (M, M)
+        Mean empirical NTK.
+    ntk_stderr : numpy.ndarray, shape (M, M)
+        Its standard error.
+    ntk_samples : numpy.ndarray, shape (S, M, M)
+        The NTK of every network.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> z = np.zeros((2, 2))
+    >>> r = KernelMatrices(nngp=np.eye(2), nngp_stderr=z, ntk=2 * np.eye(2), ntk_stderr=z, ntk_samples=np.zeros((3, 2, 2)))
+    >>> list(r), float(r["ntk"][1, 1])
+    (['nngp', 'nngp_stderr', 'ntk', 'ntk_stderr', 'ntk_samples'], 2.0)
+    """
 
     nngp: np.ndarray
     nngp_stderr: np.ndarray
@@ -76,7 +98,25 @@ class KernelMatrices(_Result):
 
 @dataclass(frozen=True)
 class KernelEstimate(_Result):
-    """E[f(x) f(y)] and NTK(x, y) with standard errors (``ntk`` is None for a ResNet)."""
+    """E[f(x) f(y)] and NTK(x, y) with standard errors (``ntk`` is None for a ResNet).
+
+    Parameters
+    ----------
+    nngp : float
+        Mean of f(x) f(y) (ResNet: the covariance <h(x), h(y)> / N).
+    nngp_stderr : float
+        Its standard error.
+    ntk : float or None
+        Mean empirical NTK(x, y); ``None`` for a ResNet.
+    ntk_stderr : float or None
+        Its standard error; ``None`` for a ResNet.
+
+    Examples
+    --------
+    >>> r = KernelEstimate(nngp=0.5, nngp_stderr=0.01, ntk=None, ntk_stderr=None)
+    >>> r["nngp"], len(r), r.to_dict()["ntk"] is None
+    (0.5, 4, True)
+    """
 
     nngp: float
     nngp_stderr: float
@@ -86,7 +126,27 @@ class KernelEstimate(_Result):
 
 @dataclass(frozen=True)
 class FourPointEstimate(_Result):
-    """Connected 4-point function ``m4 - 3 m2^2`` with its delta-method stderr, the raw moments, and N."""
+    """Connected 4-point function ``m4 - 3 m2^2`` with its delta-method stderr, the raw moments, and N.
+
+    Parameters
+    ----------
+    value : float
+        m4 - 3 m2^2.
+    stderr : float
+        Its delta-method standard error.
+    m2 : float
+        Mean of f(x)^2 over the networks.
+    m4 : float
+        Mean of f(x)^4 over the networks.
+    N : int
+        Hidden width.
+
+    Examples
+    --------
+    >>> r = FourPointEstimate(value=1.5, stderr=0.1, m2=1.0, m4=4.5, N=4)
+    >>> r.value == r.m4 - 3 * r.m2**2, r["N"]
+    (True, 4)
+    """
 
     value: float
     stderr: float
@@ -97,7 +157,24 @@ class FourPointEstimate(_Result):
 
 @dataclass(frozen=True)
 class ResNetCovarianceEstimate(_Result):
-    """<h_(L+1)(x), h_(L+1)(y)> / N with its stderr, at width N and depth L."""
+    """<h_(L+1)(x), h_(L+1)(y)> / N with its stderr, at width N and depth L.
+
+    Parameters
+    ----------
+    value : float
+        Mean over the networks.
+    stderr : float
+        Its standard error.
+    N : int
+        Width.
+    L : int
+        Depth (number of residual blocks).
+
+    Examples
+    --------
+    >>> dict(ResNetCovarianceEstimate(value=2.25, stderr=0.05, N=64, L=2))
+    {'value': 2.25, 'stderr': 0.05, 'N': 64, 'L': 2}
+    """
 
     value: float
     stderr: float
@@ -107,7 +184,31 @@ class ResNetCovarianceEstimate(_Result):
 
 @dataclass(frozen=True, eq=False)
 class JacobianMomentsEstimate(_Result):
-    """Moments (1/N) tr[(J J^*)^k], k = 1..kmax, with stderrs; pooled eigenvalues when asked for."""
+    """Moments (1/N) tr[(J J^*)^k], k = 1..kmax, with stderrs; pooled eigenvalues when asked for.
+
+    Parameters
+    ----------
+    moments : list of float
+        Mean of (1/N) tr[(J J^*)^k] over the networks, k = 1..kmax.
+    stderr : list of float
+        Their standard errors.
+    N : int
+        Width d = N = n_out.
+    samples : int
+        Networks drawn.
+    q_in : float
+        |x|^2 / N of the input.
+    kmax : int
+        Highest moment.
+    eigenvalues : numpy.ndarray, optional
+        The eigenvalues of J J^* of every network, pooled; left out of the keys while ``None``.
+
+    Examples
+    --------
+    >>> r = JacobianMomentsEstimate(moments=[1.0, 3.0], stderr=[0.1, 0.2], N=8, samples=10, q_in=1.0, kmax=2)
+    >>> "eigenvalues" in r, len(r), r.eigenvalues is None
+    (False, 6, True)
+    """
 
     moments: list
     stderr: list
@@ -120,7 +221,29 @@ class JacobianMomentsEstimate(_Result):
 
 @dataclass(frozen=True)
 class HessianNormEstimate(_Result):
-    """Mean spectral norm of the Hessian over networks, its stderr, every value, m, N and iterations used."""
+    """Mean spectral norm of the Hessian over networks, its stderr, every value, m, N and iterations used.
+
+    Parameters
+    ----------
+    value : float
+        Mean spectral norm of the Hessian of f(x) wrt all weights and biases.
+    stderr : float
+        Its standard error.
+    values : list of float
+        The norm of every network.
+    m : int or None
+        Neuron in-degree width of CONVENTIONS.md (``None`` where undefined).
+    N : int
+        Hidden width.
+    iterations : int
+        Power iterations run.
+
+    Examples
+    --------
+    >>> r = HessianNormEstimate(value=0.5, stderr=0.1, values=[0.4, 0.6], m=4, N=4, iterations=12)
+    >>> r["values"], r.get("iterations")
+    ([0.4, 0.6], 12)
+    """
 
     value: float
     stderr: float
@@ -132,7 +255,25 @@ class HessianNormEstimate(_Result):
 
 @dataclass(frozen=True)
 class NTKDriftEstimate(_Result):
-    """Mean relative NTK change after gradient descent, its stderr, m and N."""
+    """Mean relative NTK change after gradient descent, its stderr, m and N.
+
+    Parameters
+    ----------
+    value : float
+        Mean of ||Theta_T - Theta_0||_F / ||Theta_0||_F over the networks.
+    stderr : float
+        Its standard error.
+    m : int or None
+        Neuron in-degree width of CONVENTIONS.md (``None`` where undefined).
+    N : int
+        Hidden width.
+
+    Examples
+    --------
+    >>> r = NTKDriftEstimate(value=0.02, stderr=0.001, m=16, N=16)
+    >>> list(r.items())
+    [('value', 0.02), ('stderr', 0.001), ('m', 16), ('N', 16)]
+    """
 
     value: float
     stderr: float
