@@ -1,7 +1,7 @@
 """Issue 11: every public function and class of the library (a name in its module's ``__all__``,
 defined in that module) has a numpydoc ``Parameters`` section when it takes parameters (a class may
 document them as ``Attributes`` instead), a ``Returns`` section (functions; ``Yields`` for
-generators) and a ``>>>`` example, which ``--doctest-modules`` runs.
+generators and context managers) and a ``>>>`` example, which ``--doctest-modules`` runs.
 graphexp_db.cli is left out: its public names are typer commands documented by ``--help``."""
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def _lacking(obj) -> list[str]:
     doc = inspect.getdoc(obj) or ""
     lack = [name for name, pattern in _SECTIONS if pattern not in doc]
     is_class = inspect.isclass(obj)
-    if is_class or inspect.isgeneratorfunction(obj) and "Yields\n---" in doc:
+    if is_class or inspect.isgeneratorfunction(inspect.unwrap(obj)) and "Yields\n---" in doc:
         lack = [name for name in lack if name != "Returns"]
     if not _takes_parameters(obj) or is_class and "Attributes\n---" in doc:
         lack = [name for name in lack if name != "Parameters"]
