@@ -91,7 +91,7 @@ def bench_matrices(args) -> None:
         for act in ("relu", "erf"):
             run, why = peer_kernel_fn(act, L, sw, sb, x64=x64)
             for shape, Y in (("K(X, X) ", None), ("K(X, X')", X2)):
-                t, ours = best_of(lambda: kernels(spec, act, X, Y, device=args.device, dtype=dtype), args.repeat)
+                t, ours = best_of(lambda act=act, Y=Y, dtype=dtype: kernels(spec, act, X, Y, device=args.device, dtype=dtype), args.repeat)
                 line = f"   {act:4s} {shape} {dtype}: ours {t:7.3f} s"
                 if dtype == "float64":
                     ours64[(act, shape)] = ours
@@ -102,7 +102,7 @@ def bench_matrices(args) -> None:
                     print(line + f" | peer skipped: {why}")
                     continue
                 run(X[:8], None if Y is None else Y[:8])  # compile outside the timing
-                peer_t, peer = best_of(lambda: run(X, Y), args.peer_repeat)
+                peer_t, peer = best_of(lambda run=run, Y=Y: run(X, Y), args.peer_repeat)
                 print(line + f" | neural-tangents {peer_t:7.3f} s | ratio {peer_t / t:5.2f}"
                              f" | max rel diff to peer {rel(ours, peer):.1e}")
 
@@ -143,7 +143,7 @@ def bench_trace() -> None:
 def bench_jacobian() -> None:
     print("4. Jacobian moments m_1..m_20 at L = 100 (method free), target < 1 s")
     for act in ("tanh", "relu", "erf"):
-        t, m = best_of(lambda: jacobian_moments("mlp:L=100,sw=1.4,sb=0.05", act, 1.0, 20), 3)
+        t, m = best_of(lambda act=act: jacobian_moments("mlp:L=100,sw=1.4,sb=0.05", act, 1.0, 20), 3)
         print(f"   {act:5s} {t * 1e3:8.1f} ms   m_1 = {m[0]:.6g}, m_20 = {m[-1]:.6g}")
     t, _ = best_of(lambda: jacobian_moments("mlp:L=100,sw=1.4,sb=0.05", "tanh", 1.0, 8, method="noncrossing"), 1)
     print(f"   tanh K=8 noncrossing at L=100: {t * 1e3:.1f} ms")

@@ -73,7 +73,7 @@ def _nauty(n: int, links: list[tuple[int, int]], colours: list[str]):
 
     keys = sorted(set(colours))
     index = {k: i for i, k in enumerate(keys)}
-    partition = [set() for _ in keys]
+    partition: list[set[int]] = [set() for _ in keys]
     for v, c in enumerate(colours):
         partition[index[c]].add(v)
     adjacency: dict[int, list[int]] = {v: [] for v in range(n)}

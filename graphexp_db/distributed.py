@@ -60,12 +60,12 @@ def map_tasks(fn: Callable[[Any], Any], tasks: Sequence[Any], *, workers: int | 
     """
     tasks = list(tasks)
     if workers is None and scheduler is None:
-        out = []
+        results = []
         with _bar(progress, description, len(tasks)) as advance:
             for t in tasks:
-                out.append(fn(t))
+                results.append(fn(t))
                 advance()
-        return out
+        return results
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     from dask.distributed import as_completed

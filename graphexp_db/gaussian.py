@@ -39,7 +39,7 @@ from functools import lru_cache
 import numpy as np
 
 from .counts import isserlis_count
-from .spec import Activation, SpecError, parse_activation
+from .spec import SpecError, parse_activation
 
 __all__ = [
     "LimitError",
@@ -462,6 +462,7 @@ def derivative_measure(activation, q: float, n: int | None = None, kmax: int = 1
     keep = w > 1e-18
     x, w = x[keep], w[keep]
     z = math.sqrt(q) * x
+    d: np.ndarray
     if act.name == "erf":
         d = 2 / math.sqrt(math.pi) * np.exp(-z * z)
     elif act.name == "sin":

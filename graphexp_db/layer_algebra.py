@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from fractions import Fraction
+from typing import Any, Callable
 
 import numpy as np
 
@@ -123,6 +124,23 @@ class LayerEngine:
     >>> Truncated().keep(2, 0, 0), Truncated().keep(2, 1, 0), Truncated().keep(3, 0, 0)
     (True, False, False)
     """
+
+    # set by every subclass's __init__
+    J: int | None
+    ntk: bool
+    exact: bool
+    num: Callable[[Any], Any]
+    dag: Any
+    C: Any
+    var: dict
+    _moments: dict
+    _subst_cache: dict
+
+    def _linear(self, v) -> dict:
+        raise NotImplementedError
+
+    def _conditional_moment(self, moments: Moments, i: int, j: int) -> dict:
+        raise NotImplementedError
 
     @staticmethod
     def mul_polys(P: dict, Q: dict, keep) -> dict:
@@ -315,6 +333,7 @@ class Moments:
     def gaussian_taylor(self, i: int, j: int) -> dict:
         """E_{K+g}[phi(u)^i phi(v)^j] as a polynomial in g = G_v - K_v (Price's theorem)."""
         eng, o = self.eng, self.o
+        assert o is not None, "the Gaussian Taylor series needs a moment oracle"
         C = eng.C
         out: dict = {}
         mi, mj = o.max_derivative(i), o.max_derivative(j)

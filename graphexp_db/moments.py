@@ -132,6 +132,9 @@ class _Oracle:
         self.kyy = K[1][1] if self.two else None
         self._cache: dict = {}
 
+    def _T(self, i: int, j: int, m: int, n: int):
+        raise NotImplementedError
+
     def T(self, i: int, j: int, m: int, n: int):
         key = (i, j, m, n)
         if key not in self._cache:
@@ -186,7 +189,7 @@ class _PolyOracle(_Oracle):
 
 @lru_cache(maxsize=4096)
 def _poly_pow(c: tuple, i: int) -> tuple:
-    out = (Fraction(1),)
+    out: tuple = (Fraction(1),)
     for _ in range(i):
         nxt = [Fraction(0)] * (len(out) + len(c) - 1)
         for a, x in enumerate(out):
@@ -372,7 +375,8 @@ def _dfact(n: int) -> int:
 @lru_cache(maxsize=64)
 def _hermite_e(m: int) -> tuple[int, ...]:
     """Probabilists' Hermite polynomial He_m as integer coefficients of 1, z, ..., z^m."""
-    a, b = (1,), (0, 1)
+    a: tuple[int, ...] = (1,)
+    b: tuple[int, ...] = (0, 1)
     if m == 0:
         return a
     for k in range(1, m):
@@ -507,6 +511,7 @@ class _JetOracle(_Oracle):
     def _phi_v_power(self, j: int) -> np.ndarray:
         """phi(v)^j on the 2-D grid, by repeated products (cached)."""
         if ("phi", j) not in self._pow_vs:
+            assert self.v is not None
             if j == 1:
                 val = self.jet(self.v, 0)[0]
             else:
@@ -526,6 +531,7 @@ class _JetOracle(_Oracle):
             self._pow_vs[("herm", j)] = (g @ (H * self.w[:, None])) / c ** np.arange(self.M + 1)
         out = self._pow_vs[("herm", j)][..., n]
         if n and np.any(self.singular):
+            assert self.v is not None
             if self._v_sing is None:
                 self._v_sing = self.v[self.singular]
             out = out.copy()

@@ -105,8 +105,6 @@ def supports(arch, ensemble="gaussian", activation=None, quantity: str = "covari
         return f"the layer recursion with {ens} weights covers MLPs"
     if activation is not None and not parse_activation(activation).is_polynomial:
         return f"the layer recursion with {ens} weights needs a polynomial activation"
-    if quantity == "ntk":
-        return f"the NTK mean with {ens} weights is not covered by the layer recursion (its NTK uses Gaussian interpolation)"
     return None
 
 
@@ -181,11 +179,11 @@ class _Engine(LayerEngine):
         self.sw2 = num(Fraction(arch.sw) ** 2)
         self.sb2 = num(Fraction(arch.sb) ** 2) if dag.bias else num(Fraction(0))
         if self.batch:
-            x = [np.asarray(xi, dtype=float) for xi in xs]
-            phi0 = {c: np.einsum("pd,pd->p", x[c[0]], x[c[1]]) / d for c in self.C}
+            xa = [np.asarray(xi, dtype=float) for xi in xs]
+            phi0 = {c: np.einsum("pd,pd->p", xa[c[0]], xa[c[1]]) / d for c in self.C}
         else:
-            x = [[num(Fraction(v)) for v in xi] for xi in xs]
-            phi0 = {c: sum(a * b for a, b in zip(x[c[0]], x[c[1]])) / d for c in self.C}
+            xq = [[num(Fraction(v)) for v in xi] for xi in xs]
+            phi0 = {c: sum(a * b for a, b in zip(xq[c[0]], xq[c[1]])) / d for c in self.C}
         order = _topological(dag)
         self.order = order
         self.K: dict = {}      # node -> {c: K_v(c)} (infinite width, t = 1)

@@ -67,7 +67,12 @@ class CumulantEngine(LayerEngine):
 
     def __init__(self, dag, arch, act, ens, xs, quantity, J):
         self.dag, self.act, self.J = dag, act, J
-        self.ntk = False
+        # NTK mean: E[Theta(x, y)] = d/ds at s = 0 of E[f(x; th + sqrt(s) xi) f(y; th + sqrt(s) xi)]
+        # minus the same with independent xi, xi' at x and y (each is (1/2) E[Laplacian] of the product;
+        # the difference leaves grad f(x) . grad f(y)).  The two laws differ only in the cross (1, 1)
+        # second cumulant of every layer, by the factor 1 + s: carried as eps (eps^2 = 0), exactly
+        # like the Gaussian engine's interpolation, and valid for any ensemble.
+        self.ntk = quantity == "ntk"
         self.quantity = quantity
         self.exact = True
         self.num = lambda v: v
@@ -115,6 +120,8 @@ class CumulantEngine(LayerEngine):
                         out[((), 0, q, 0)] = out.get(((), 0, q, 0), 0) + cn * self.sw**n * ybar
                 if self.keep(1, q, 0):
                     out[(((("g", (r, s)), 1),), 1, q, 0)] = cn * self.sw**n
+        if self.ntk and (r, s) == (1, 1):
+            out.update({(alpha, deg, q, 1): v for (alpha, deg, q, _), v in out.items() if self.keep(deg, q, 1)})
         return {k: v for k, v in out.items() if v != 0}
 
     def _moment(self, layer: int, a: int, b: int) -> dict:
@@ -219,10 +226,13 @@ class CumulantEngine(LayerEngine):
 
     def run(self) -> dict:
         sink = self.dag.sink
-        obs = [self._moment(sink, a, b) for a, b in MOMENT_OBSERVABLES[self.quantity]]
+        obs = [self._moment(sink, a, b) for a, b in ([(1, 1)] if self.ntk else MOMENT_OBSERVABLES[self.quantity])]
         states = [self._substitute(P, sink) for P in obs]
         for v in reversed(self.order[1:-1]):
             states = [self._eliminate(state, v) for state in states]
             self._moments.pop(v, None)
-        means = [{q: c for (q, e), c in self._constant(st).items()} for st in states]
+        e_out = 1 if self.ntk else 0
+        means = [{q: c for (q, e), c in self._constant(st).items() if e == e_out} for st in states]
+        if self.ntk:
+            return {q: c for q, c in sorted(means[0].items()) if c != 0 and (self.J is None or q <= self.J)}
         return connected_series(self.quantity, means, self.J)

@@ -30,7 +30,7 @@ from .moments import _poly_pow
 
 __all__ = ["ResNetEngine"]
 
-ONE = ((), 0, 0, 0)
+ONE: tuple = ((), 0, 0, 0)
 
 
 class ResNetEngine(LayerEngine):

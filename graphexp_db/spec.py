@@ -6,6 +6,9 @@ layer DAG, validated, normalised and hashed.  Every number is kept exact
 (:class:`fractions.Fraction`) so that the same spec always maps to the same hash and
 the same catalogue row, whatever the key order or spelling (``1.0`` vs ``1``).
 
+Architectures live here; numbers and caps in :mod:`graphexp_db.spec_numbers`, activations in
+:mod:`graphexp_db.spec_activation`, ensembles in :mod:`graphexp_db.spec_ensemble` (all re-exported).
+
 Examples
 --------
 >>> s = parse_arch("mlp:sb=0.1,L=3,sw=1.5")
@@ -25,14 +28,33 @@ graphexp_db.errors.SpecError: depth L must be a positive integer, got 0
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
 import os
-import re
 import stat
 from dataclasses import dataclass, field
 from fractions import Fraction
+
+from .errors import SpecError
+from .spec_activation import ACTIVATIONS, Activation, parse_activation
+from .spec_ensemble import ENSEMBLES, Ensemble, parse_ensemble
+from .spec_numbers import (
+    LIMITS,
+    MAX_DAG_EDGES,
+    MAX_DAG_NODES,
+    MAX_DEPTH,
+    MAX_DIGITS,
+    MAX_JSON_DEPTH,
+    MAX_ORDER,
+    MAX_P,
+    MAX_SPEC_CHARS,
+    _fraction_text,
+    _hash,
+    _parse_params,
+    canonical_json,
+    check_inputs,
+    parse_number,
+    parse_vector,
+)
 
 __all__ = [
     "SpecError",
@@ -53,136 +75,6 @@ __all__ = [
     "canonical_json",
     "LIMITS",
 ]
-
-ACTIVATIONS = ("relu", "tanh", "erf", "sin", "gelu", "identity", "poly")
-ENSEMBLES = ("gaussian", "complex", "rademacher", "uniform", "sparse")
-
-
-from .errors import SpecError  # noqa: E402  (re-exported: ``from graphexp_db.spec import SpecError``)
-
-# Caps checked *before* any exact number, graph or file content is built, so that no input can
-# make parsing hang or exhaust memory (``1e999999999`` would otherwise build a 10^9-digit integer).
-MAX_NUMBER_CHARS = 200
-MAX_DIGITS = 60          # digits of a mantissa, numerator or denominator
-MAX_EXPONENT = 100       # |decimal exponent|
-MAX_DEPTH = 10_000       # L of mlp / resnet
-MAX_DAG_NODES = 512
-MAX_DAG_EDGES = 8192
-MAX_POLY_TERMS = 65      # poly: coefficients c_0..c_64
-MAX_SPEC_CHARS = 1_000_000
-MAX_JSON_DEPTH = 16
-MAX_VECTOR_LEN = 10_000
-MAX_ORDER = 64           # --order / --k / --n: (2n-1)!! pairings are out of reach long before
-MAX_P = 16               # Ginibre factors of a trace word
-
-#: The parsing caps, by name (the UI and the CLI help state them).
-LIMITS = {
-    "number_chars": MAX_NUMBER_CHARS, "digits": MAX_DIGITS, "exponent": MAX_EXPONENT, "depth": MAX_DEPTH,
-    "dag_nodes": MAX_DAG_NODES, "dag_edges": MAX_DAG_EDGES, "poly_terms": MAX_POLY_TERMS,
-    "spec_chars": MAX_SPEC_CHARS, "json_depth": MAX_JSON_DEPTH, "vector_len": MAX_VECTOR_LEN,
-    "order": MAX_ORDER, "p": MAX_P,
-}
-
-_NUMBER_RE = re.compile(
-    r"(?P<sign>[+-]?)(?:(?P<num>\d+)/(?P<den>\d+)|(?P<int>\d*)(?:\.(?P<frac>\d*))?(?:[eE](?P<exp>[+-]?\d+))?)"
-)
-
-
-# --------------------------------------------------------------------------- numbers
-def parse_number(text: str | int | float | Fraction, what: str = "number") -> Fraction:
-    """Parse a decimal or fraction exactly (``"1.5"``, ``"1/3"``, ``"2e-3"``, ``2``).
-
-    The text is checked against a plain decimal / fraction grammar, with at most
-    :data:`MAX_DIGITS` digits per part and a decimal exponent of at most :data:`MAX_EXPONENT`,
-    before any :class:`~fractions.Fraction` is built: ``1e999999999`` is refused at once.
-
-    >>> parse_number("0.1"), parse_number("-1/3"), parse_number(2)
-    (Fraction(1, 10), Fraction(-1, 3), Fraction(2, 1))
-    >>> parse_number("1e999999999")
-    Traceback (most recent call last):
-    ...
-    graphexp_db.errors.SpecError: number: exponent 999999999 is out of range (at most 100 in absolute value)
-    """
-    if isinstance(text, Fraction):  # already exact (built by code, not parsed from text)
-        return text
-    if isinstance(text, bool):
-        raise SpecError(f"malformed {what}: {text!r}")
-    if isinstance(text, int):
-        return Fraction(text)
-    if isinstance(text, float):
-        if not math.isfinite(text):
-            raise SpecError(f"malformed {what}: {text!r} is not finite")
-        # repr gives the shortest decimal that round-trips: 0.1 -> 1/10, not the binary value
-        return parse_number(repr(text), what)
-    if not isinstance(text, str):
-        raise SpecError(f"malformed {what}: expected a number, got {type(text).__name__}")
-    s = text.strip()
-    if len(s) > MAX_NUMBER_CHARS:
-        raise SpecError(f"malformed {what}: longer than {MAX_NUMBER_CHARS} characters")
-    m = _NUMBER_RE.fullmatch(s)
-    if m is None or (m.group("num") is None and not (m.group("int") or m.group("frac"))):
-        raise SpecError(f"malformed {what}: {s[:40]!r}")
-    for part in ("num", "den", "int", "frac"):
-        digits = (m.group(part) or "").lstrip("0")
-        if len(digits) > MAX_DIGITS:
-            raise SpecError(f"{what}: more than {MAX_DIGITS} digits in {s[:40]!r}")
-    if m.group("exp") is not None:
-        e = m.group("exp").lstrip("+-").lstrip("0")
-        if len(e) > 6 or int(e or 0) > MAX_EXPONENT:
-            raise SpecError(f"{what}: exponent {m.group('exp').lstrip('+')} is out of range (at most {MAX_EXPONENT} in absolute value)")
-    if m.group("den") is not None and int(m.group("den")) == 0:
-        raise SpecError(f"malformed {what}: {s!r} divides by zero")
-    try:
-        return Fraction(s)
-    except (ValueError, ZeroDivisionError):
-        raise SpecError(f"malformed {what}: {s[:40]!r}") from None
-
-
-def parse_vector(text: str | list | tuple, what: str = "vector") -> tuple[Fraction, ...]:
-    """Parse ``"1,0.5,-1/3"`` (or a sequence of numbers) into exact entries, bounded in length.
-
-    >>> parse_vector("1, 0.5, -1/3")
-    (Fraction(1, 1), Fraction(1, 2), Fraction(-1, 3))
-    >>> parse_vector("")
-    Traceback (most recent call last):
-    ...
-    graphexp_db.errors.SpecError: vector is empty
-    """
-    if isinstance(text, str):
-        if len(text) > MAX_VECTOR_LEN * (MAX_NUMBER_CHARS + 1):
-            raise SpecError(f"{what} is too long")
-        items = [t for t in text.split(",")]
-        if len(items) == 1 and not items[0].strip():
-            items = []
-    elif isinstance(text, (list, tuple)):
-        items = list(text)
-    else:
-        raise SpecError(f"malformed {what}: expected comma-separated numbers")
-    if not items:
-        raise SpecError(f"{what} is empty")
-    if len(items) > MAX_VECTOR_LEN:
-        raise SpecError(f"{what} has {len(items)} entries (at most {MAX_VECTOR_LEN})")
-    return tuple(parse_number(t, f"{what} entry") for t in items)
-
-
-def check_inputs(x, y=None, *, dim: int | None = None) -> None:
-    """Refuse inputs whose lengths disagree with each other or with the input dimension ``dim``.
-
-    >>> check_inputs([1, 0], [0.6, 0.8], dim=2)
-    >>> check_inputs([1, 0], [1, 0, 0])
-    Traceback (most recent call last):
-    ...
-    graphexp_db.errors.SpecError: x and y have different dimensions (2 and 3)
-    """
-    nx_ = len(x)
-    if nx_ == 0:
-        raise SpecError("x is empty")
-    if nx_ > MAX_VECTOR_LEN:
-        raise SpecError(f"x has {nx_} entries (at most {MAX_VECTOR_LEN})")
-    if y is not None and len(y) != nx_:
-        raise SpecError(f"x and y have different dimensions ({nx_} and {len(y)})")
-    if dim is not None and nx_ != dim:
-        raise SpecError(f"x has {nx_} entries but the input dimension is {dim}")
 
 
 def check_quantity(quantity: str, arch=None, order: int | None = None, *, p: int | None = None, ensemble=None) -> None:
@@ -228,28 +120,6 @@ def check_quantity(quantity: str, arch=None, order: int | None = None, *, p: int
         if quantity == "gue" and ens.name != "gaussian":
             raise SpecError("gue has its own (Hermitian Gaussian) ensemble; leave --ensemble at gaussian")
 
-
-def _fraction_text(q: Fraction) -> str:
-    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
-
-
-def canonical_json(obj: object) -> str:
-    """Canonical JSON (sorted keys, no spaces, Fractions as exact strings)."""
-
-    def enc(o: object) -> object:
-        if isinstance(o, Fraction):
-            return _fraction_text(o)
-        if isinstance(o, dict):
-            return {str(k): enc(v) for k, v in o.items()}
-        if isinstance(o, (list, tuple)):
-            return [enc(v) for v in o]
-        return o
-
-    return json.dumps(enc(obj), sort_keys=True, separators=(",", ":"))
-
-
-def _hash(obj: object) -> str:
-    return hashlib.sha256(canonical_json(obj).encode()).hexdigest()[:16]
 
 
 # --------------------------------------------------------------------------- architectures
@@ -459,27 +329,8 @@ def _load_json(text: str, what: str) -> object:
         raise SpecError(f"malformed {what}: {str(exc)[:100]}") from None
 
 
-def _parse_params(rest: str, kind: str) -> dict[str, str]:
-    params: dict[str, str] = {}
-    if not rest.strip():
-        return params
-    items = rest.split(",")
-    if len(items) > 16:
-        raise SpecError(f"too many parameters in {kind[:20]} spec ({len(items)})")
-    for item in items:
-        key, eq, value = item.partition("=")
-        key = key.strip()
-        if not eq or not key or not value.strip():
-            raise SpecError(f"malformed parameter {item.strip()!r} in {kind} spec (expected key=value)")
-        if key in params:
-            raise SpecError(f"parameter {key!r} given twice in {kind} spec")
-        params[key] = value.strip()
-    return params
 
-
-def _depth(value: object, allow_inf: bool = False) -> int | None:
-    if allow_inf and str(value).strip().lower() in ("inf", "infinity"):
-        return None
+def _depth(value: object) -> int:
     try:
         q = parse_number(value, "depth")
     except SpecError:
@@ -489,6 +340,11 @@ def _depth(value: object, allow_inf: bool = False) -> int | None:
     if q > MAX_DEPTH:
         raise SpecError(f"depth L must be at most {MAX_DEPTH}, got {value}")
     return int(q)
+
+
+def _depth_or_inf(value: object) -> int | None:
+    """A depth, or ``None`` for ``inf`` (the ODE limit of a ResNet)."""
+    return None if str(value).strip().lower() in ("inf", "infinity") else _depth(value)
 
 
 def _scale(value: object, name: str) -> Fraction:
@@ -518,7 +374,7 @@ def _arch_from_dict(data: object) -> ArchSpec:
     if kind == "resnet":
         if "L" not in data:
             raise SpecError("resnet spec needs a depth, e.g. resnet:L=16 or resnet:L=inf")
-        return ResNetSpec(L=_depth(data["L"], allow_inf=True), sw=sw)
+        return ResNetSpec(L=_depth_or_inf(data["L"]), sw=sw)
     return DagSpec(edges=_validate_dag(data.get("edges")), sw=sw, sb=_scale(data.get("sb", 0), "sb"))
 
 
@@ -563,183 +419,3 @@ def _validate_dag(edges: object) -> tuple[tuple[int, int], ...]:
         raise SpecError(f"DAG must have exactly one output (sink) node, found {sinks}")
     return tuple(sorted(out))
 
-
-# --------------------------------------------------------------------------- activations
-@dataclass(frozen=True)
-class Activation:
-    """An activation by name; ``poly`` carries exact coefficients of 1, z, z^2, ..."""
-
-    name: str
-    coeffs: tuple[Fraction, ...] = ()
-
-    def __str__(self) -> str:
-        if self.name == "poly":
-            return "poly:" + ",".join(_fraction_text(c) for c in self.coeffs)
-        return self.name
-
-    @property
-    def is_polynomial(self) -> bool:
-        return self.name in ("poly", "identity")
-
-    @property
-    def poly_coeffs(self) -> tuple[Fraction, ...]:
-        """Coefficients of the polynomial (identity is ``(0, 1)``); empty for non-polynomials."""
-        if self.name == "identity":
-            return (Fraction(0), Fraction(1))
-        return self.coeffs
-
-    def taylor(self, degree: int) -> tuple[Fraction, ...]:
-        """Taylor coefficients c_0..c_degree at 0 (relu and gelu have none: not analytic); exact
-        where they are rational, otherwise rounded to 40 significant digits (erf).
-
-        >>> parse_activation("sin").taylor(5)
-        (Fraction(0, 1), Fraction(1, 1), Fraction(0, 1), Fraction(-1, 6), Fraction(0, 1), Fraction(1, 120))
-        """
-        import sympy
-
-        if self.is_polynomial:
-            c = list(self.poly_coeffs) + [Fraction(0)] * (degree + 1)
-            return tuple(c[: degree + 1])
-        z = sympy.Symbol("z")
-        fn = {"tanh": sympy.tanh(z), "erf": sympy.erf(z), "sin": sympy.sin(z)}.get(self.name)
-        if fn is None:
-            raise SpecError(f"activation {self.name} has no Taylor expansion at 0; use a poly: activation")
-        ser = sympy.series(fn, z, 0, degree + 1).removeO()
-        out = []
-        for k in range(degree + 1):
-            c = ser.coeff(z, k)
-            # rational coefficients stay exact; irrational ones (erf: 2/sqrt(pi) ...) are rounded
-            # to 40 significant digits, far below float precision
-            out.append(Fraction(str(sympy.Rational(c))) if c.is_rational else Fraction(str(sympy.N(c, 40))))
-        return tuple(out)
-
-    @property
-    def act_hash(self) -> str:
-        return _hash({"name": self.name, "coeffs": list(self.coeffs)})
-
-
-def parse_activation(text: str) -> Activation:
-    """Parse ``relu|tanh|erf|sin|gelu|identity|poly:c0,c1,...``.
-
-    >>> parse_activation("poly:1,0.5").coeffs
-    (Fraction(1, 1), Fraction(1, 2))
-    >>> parse_activation("poly:1,0,0")  # trailing zeros are dropped: same hash as poly:1
-    Activation(name='poly', coeffs=(Fraction(1, 1),))
-    >>> parse_activation("softplus")
-    Traceback (most recent call last):
-    ...
-    graphexp_db.errors.SpecError: unknown activation 'softplus' (expected one of relu, tanh, erf, sin, gelu, identity, poly:c0,c1,...)
-    """
-    if isinstance(text, Activation):
-        return text
-    if not isinstance(text, str):
-        raise SpecError(f"activation must be text, got {type(text).__name__}")
-    if len(text) > MAX_POLY_TERMS * (MAX_NUMBER_CHARS + 1):
-        raise SpecError("activation spec is too long")
-    s = text.strip()
-    name, colon, rest = s.partition(":")
-    name = name.strip().lower()
-    if name not in ACTIVATIONS:
-        raise SpecError(f"unknown activation {s[:40]!r} (expected one of relu, tanh, erf, sin, gelu, identity, poly:c0,c1,...)")
-    if name != "poly":
-        if colon:
-            raise SpecError(f"activation {name} takes no parameters, got {s!r}")
-        return Activation(name)
-    if not rest.strip():
-        raise SpecError("poly activation needs coefficients, e.g. poly:0,1,0.5")
-    parts = rest.split(",")
-    if len(parts) > MAX_POLY_TERMS:
-        raise SpecError(f"poly activation has {len(parts)} coefficients (at most {MAX_POLY_TERMS})")
-    coeffs = [parse_number(c, "polynomial coefficient") for c in parts]
-    while len(coeffs) > 1 and coeffs[-1] == 0:
-        coeffs.pop()
-    return Activation("poly", tuple(coeffs))
-
-
-# --------------------------------------------------------------------------- ensembles
-@dataclass(frozen=True)
-class Ensemble:
-    """A weight ensemble with unit variance entries (CONVENTIONS.md)."""
-
-    name: str
-    p: Fraction | None = None
-
-    def __str__(self) -> str:
-        return f"sparse:{_fraction_text(self.p)}" if self.name == "sparse" else self.name
-
-    @property
-    def is_complex(self) -> bool:
-        return self.name == "complex"
-
-    @property
-    def is_gaussian(self) -> bool:
-        return self.name in ("gaussian", "complex")
-
-    def moment(self, k: int) -> Fraction:
-        """Exact E[w^k] of one entry (real ensembles; odd moments vanish).
-
-        >>> parse_ensemble("uniform").moment(4), parse_ensemble("sparse:1/2").moment(4)
-        (Fraction(9, 5), Fraction(6, 1))
-        """
-        if k % 2:
-            return Fraction(0)
-        j = k // 2
-        dfact = math.prod(range(1, k, 2))
-        if self.name == "gaussian":
-            return Fraction(dfact)
-        if self.name == "rademacher":
-            return Fraction(1)
-        if self.name == "uniform":
-            return Fraction(3**j, 2 * j + 1)
-        if self.name == "sparse":
-            return dfact * self.p ** (1 - j)
-        raise SpecError(f"moments of the {self.name} ensemble are not real moments")
-
-    def cumulant(self, k: int) -> Fraction:
-        """Exact cumulant kappa_k of one entry (kappa_2 = 1 for every ensemble).
-
-        >>> [parse_ensemble("rademacher").cumulant(k) for k in (2, 4, 6)]
-        [Fraction(1, 1), Fraction(-2, 1), Fraction(16, 1)]
-        """
-        if self.is_gaussian:
-            return Fraction(int(k == 2))
-        moments = [Fraction(1)] + [self.moment(j) for j in range(1, k + 1)]
-        kappa = [Fraction(0)] * (k + 1)
-        for n in range(1, k + 1):  # kappa_n = m_n - sum_{j=1}^{n-1} C(n-1, j-1) kappa_j m_{n-j}
-            kappa[n] = moments[n] - sum(math.comb(n - 1, j - 1) * kappa[j] * moments[n - j] for j in range(1, n))
-        return kappa[k]
-
-
-def parse_ensemble(text: str) -> Ensemble:
-    """Parse ``gaussian|complex|rademacher|uniform|sparse:p`` (0 < p <= 1).
-
-    >>> parse_ensemble("sparse:0.25").p
-    Fraction(1, 4)
-    >>> parse_ensemble("sparse:1.5")
-    Traceback (most recent call last):
-    ...
-    graphexp_db.errors.SpecError: sparse ensemble needs 0 < p <= 1, got 1.5
-    """
-    if isinstance(text, Ensemble):
-        return text
-    if not isinstance(text, str):
-        raise SpecError(f"ensemble must be text, got {type(text).__name__}")
-    if len(text) > MAX_NUMBER_CHARS + 20:
-        raise SpecError("ensemble spec is too long")
-    s = text.strip()
-    name, colon, rest = s.partition(":")
-    name = name.strip().lower()
-    if name in ("real",):
-        name = "gaussian"
-    if name not in ENSEMBLES:
-        raise SpecError(f"unknown ensemble {s[:40]!r} (expected gaussian, complex, rademacher, uniform or sparse:p)")
-    if name != "sparse":
-        if colon:
-            raise SpecError(f"ensemble {name} takes no parameter, got {s!r}")
-        return Ensemble(name)
-    if not rest.strip():
-        raise SpecError("sparse ensemble needs a probability, e.g. sparse:0.3")
-    p = parse_number(rest, "sparse probability")
-    if not (0 < p <= 1):
-        raise SpecError(f"sparse ensemble needs 0 < p <= 1, got {rest.strip()}")
-    return Ensemble("sparse", p)

@@ -294,7 +294,7 @@ def catalogue_error(exc: BaseException, url: str | URL | None = None) -> Catalog
     except Exception:  # noqa: BLE001 - the URL itself is what is wrong
         u = None
     backend = u.get_backend_name() if u is not None else ""
-    where = (u.database or ":memory:") if backend == "sqlite" else (
+    where = ((u.database if u is not None else None) or ":memory:") if backend == "sqlite" else (
         f"{u.host or 'localhost'}:{u.port or 5432}" if u is not None else "the database")
     text = one_line(getattr(exc, "orig", None) or exc).lower()
     if isinstance(exc, (ArgumentError, NoSuchModuleError)) or (isinstance(exc, ValueError) and u is None):

@@ -70,6 +70,7 @@ def store_series(engine, kind: str, spec, act, xs, ys, series, device: str = "cp
     """
     params = _params(kind, spec, act, xs, ys, series)
     key = canonical_json(params)
+    coeffs: dict[str, object]
     if series.exact:
         coeffs = {"exact": {str(j): str(v) for j, v in series.items()}}
     else:

@@ -336,7 +336,7 @@ def paper_steps():
 
 def _paper_point(spec: str, act: str):
     def run(engine, device):
-        from ..limits import jacobian_density, jacobian_moments, ntk_limit, nngp_limit
+        from ..limits import jacobian_density, jacobian_moments, nngp_limit, ntk_limit
 
         sp = parse_arch(spec)
         jac_spec = f"mlp:L={sp.L},sw={sp.sw},sb=0"

@@ -30,6 +30,9 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -377,6 +380,7 @@ def _unknown_revision_message(current: str) -> str:
 
 def _missing_columns(engine: Engine) -> list[str]:
     """``table.column`` (or ``table``) of the models that the database lacks (one query)."""
+    rows: Sequence[tuple[Any, ...]]
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             rows = conn.execute(text("SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p "

@@ -2,7 +2,8 @@
 
 One :class:`Base` carries the naming convention (so that constraint names are stable and Alembic
 can drop them on SQLite's batch mode) and the ``type_annotation_map`` (``Fraction`` maps to
-:class:`ExactRational`).  Exact numbers are never stored as floats:
+:class:`ExactRational`); both, the column types and the shared ``Annotated`` column kinds live in
+:mod:`.model_base`.  Exact numbers are never stored as floats:
 
 * :class:`ExactRational` stores a :class:`fractions.Fraction` as text ``'p/q'`` (or ``'p'``);
 * :class:`BigCount` stores a Python ``int`` of any size as decimal text, because SQLite integers
@@ -35,17 +36,10 @@ from __future__ import annotations
 
 import datetime as dt
 from fractions import Fraction
-from typing import Annotated, Any
+from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    DateTime,
-    Dialect,
-    Float,
     ForeignKey,
-    Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
@@ -53,8 +47,23 @@ from sqlalchemy import (
     false,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+
+from .model_base import (
+    ArchitectureFK,
+    Base,
+    BigCount,
+    Count,
+    ExactRational,
+    GraphFK,
+    Hash,
+    Hash16,
+    IdType,
+    IntPK,
+    JsonText,
+    Order,
+    utcnow,
+)
 
 __all__ = [
     "Base",
@@ -79,116 +88,6 @@ __all__ = [
     "VIEWS",
     "utcnow",
 ]
-
-
-# --------------------------------------------------------------------------- exact types
-class ExactRational(TypeDecorator[Fraction]):
-    """A :class:`fractions.Fraction` stored exactly as text ``'p/q'`` (``'p'`` when integral).
-
-    Accepts ``Fraction``, ``int`` and strings that :class:`~fractions.Fraction` parses
-    (``'3/2'``, ``'0.1'``); rejects ``float`` (not exact: convert deliberately first).
-
-    Examples
-    --------
-    >>> t = ExactRational()
-    >>> t.process_bind_param(Fraction(-3, 6), None), t.process_bind_param(4, None)
-    ('-1/2', '4')
-    >>> t.process_result_value("-1/2", None)
-    Fraction(-1, 2)
-    >>> t.process_bind_param(0.5, None)
-    Traceback (most recent call last):
-    ...
-    TypeError: ExactRational needs a Fraction, int or str, got float 0.5 (floats are not exact)
-    """
-
-    impl = Text
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Dialect | None) -> str | None:
-        if value is None:
-            return None
-        if isinstance(value, bool) or isinstance(value, float):
-            raise TypeError(
-                f"ExactRational needs a Fraction, int or str, got {type(value).__name__} {value!r} (floats are not exact)"
-            )
-        q = Fraction(value)
-        return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
-
-    def process_result_value(self, value: Any, dialect: Dialect | None) -> Fraction | None:
-        return None if value is None else Fraction(str(value))
-
-
-class BigCount(TypeDecorator[int]):
-    """A Python ``int`` of any size stored as decimal text (SQLite integers stop at 2**63 - 1).
-
-    Text sorts lexicographically: in SQL, compare or sum ``CAST(col AS NUMERIC)`` (exact on
-    PostgreSQL; on SQLite an integer up to 2**63 - 1, a float beyond).
-
-    Examples
-    --------
-    >>> t = BigCount()
-    >>> t.process_bind_param(2**100, None)
-    '1267650600228229401496703205376'
-    >>> t.process_result_value('1267650600228229401496703205376', None) == 2**100
-    True
-    """
-
-    impl = Text
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Dialect | None) -> str | None:
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, (int, str)) and not hasattr(value, "__index__"):
-            raise TypeError(f"BigCount needs an int, got {type(value).__name__} {value!r}")
-        return str(int(value))
-
-    def process_result_value(self, value: Any, dialect: Dialect | None) -> int | None:
-        return None if value is None else int(value)
-
-
-def utcnow() -> dt.datetime:
-    """The current time, timezone-aware UTC (stored in provenance and job rows)."""
-    return dt.datetime.now(dt.timezone.utc)
-
-
-# --------------------------------------------------------------------------- base and aliases
-# Constraint names follow a fixed convention (as in Prefect's orm_models): Alembic needs named
-# constraints to alter them in SQLite batch mode, and stable names keep migrations reviewable.
-# Names longer than PostgreSQL's 63 characters are shortened by SQLAlchemy with a hash suffix.
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s__%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s__%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s__%(constraint_name)s",
-    "fk": "fk_%(table_name)s__%(column_0_name)s__%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-# Surrogate keys: BIGINT on PostgreSQL, but INTEGER on SQLite (only ``INTEGER PRIMARY KEY`` is the rowid).
-IdType = BigInteger().with_variant(Integer(), "sqlite")
-
-IntPK = Annotated[int, mapped_column(IdType, primary_key=True)]
-Count = Annotated[int, mapped_column(BigCount())]
-JsonText = Annotated[str, mapped_column(Text())]
-Hash16 = Annotated[str, mapped_column(String(16))]
-Hash = Annotated[str, mapped_column(String(64))]
-Order = Annotated[int, mapped_column(Integer())]
-ArchitectureFK = Annotated[int, mapped_column(IdType, ForeignKey("architecture.id"), index=True)]
-GraphFK = Annotated[int, mapped_column(IdType, ForeignKey("operator_graph.id", ondelete="CASCADE"), index=True)]
-
-
-class Base(DeclarativeBase):
-    """Declarative base of every catalogue table."""
-
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {
-        Fraction: ExactRational(),
-        str: String(),
-        int: Integer(),
-        float: Float(),
-        bool: Boolean(),
-        dt.datetime: DateTime(timezone=True),
-    }
 
 
 class HasProvenance:

@@ -32,9 +32,9 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -161,15 +161,18 @@ def insert_ignore(session: Session, model: type[Base], rows: Sequence[dict[str, 
     """
     if not rows:
         return 0
-    table = model.__table__
+    table = cast(Table, model.__table__)  # a mapped class's table, typed FromClause by SQLAlchemy
     dialect = session.get_bind().dialect.name
     pk = list(table.primary_key.columns)[0]
     if dialect in ("sqlite", "postgresql"):
         if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=list(keys)).returning(pk)
         else:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        stmt = dialect_insert(table).on_conflict_do_nothing(index_elements=list(keys)).returning(pk)
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            stmt = pg_insert(table).on_conflict_do_nothing(index_elements=list(keys)).returning(pk)
         width = max(1, len(table.columns))
         chunk = max(1, MAX_PARAMETERS // width)
         inserted = 0

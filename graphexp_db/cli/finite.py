@@ -74,7 +74,11 @@ def _render(series, json_out: bool, title: str, extra: dict | None = None, note:
     con = Console()
     con.print(t)
     if hasattr(series, "method"):
-        con.print(f"method: {series.method}" + (f" ({series.oracle} Gaussian moments)" if series.method == "recursion" else ""))
+        how = ""
+        if series.method == "recursion":
+            ens = getattr(series, "ensemble", "gaussian")
+            how = f" ({series.oracle} Gaussian moments)" if ens == "gaussian" else f" (exact {ens} weight cumulants)"
+        con.print(f"method: {series.method}{how}")
     if note:
         con.print(escape(note))
 
@@ -123,7 +127,7 @@ def _tree(kind: str, arch: str, activation: str, x: str, y: str | None, json_out
         if max_order is None and not act.is_polynomial:
             note = (f"{act} is not a polynomial: the series in 1/N does not terminate; showing N^0..N^-{DEFAULT_MAX_ORDER} "
                     "(--max-order J for more)")
-        kw = dict(limit=limit, max_order=max_order, method=method, ensemble=ensemble)
+        kw: dict = dict(limit=limit, max_order=max_order, method=method, ensemble=ensemble)
         if kind == "covariance":
             series = covariance_series(spec, act, xs, ys, **kw)
         elif kind == "ntk":

@@ -49,8 +49,7 @@ def _run(kind: str, arch, activation, x, y, inputs, out, device, json_out, store
          dtype: str = "float64") -> None:
     import numpy as np
 
-    from ..backend import DeviceError
-    from ..backend import device_name, get_xp
+    from ..backend import DeviceError, device_name, get_xp
     from ..limits import kernels
     from ..spec import SpecError, parse_activation, parse_arch
 
@@ -90,6 +89,13 @@ def _run(kind: str, arch, activation, x, y, inputs, out, device, json_out, store
         else:
             typer.echo(f"{kind} = {value:.15g}")
         return
+    _emit_matrix(kind, mat, out, json_out)
+
+
+def _emit_matrix(kind: str, mat, out, json_out: bool) -> None:
+    """Matrix mode's output: saved with ``--out``, then JSON, the printed matrix, or a one-line note."""
+    import numpy as np
+
     if out is not None:
         try:
             np.save(out, mat)

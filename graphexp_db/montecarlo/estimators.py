@@ -3,7 +3,7 @@ covariance, Jacobian moments, the Hessian spectral norm and the NTK drift under 
 
 Every estimator takes an integer ``seed`` and an array namespace ``xp`` (from
 :func:`graphexp_db.backend.get_xp`), draws ``samples`` independent networks in batches with
-``xp.random.default_rng(seed)``, and returns a frozen result (a read-only mapping, so
+``xp.random.default_rng(seed)``, and returns a frozen result of :mod:`.results` (a read-only mapping, so
 ``r["nngp"]`` and ``dict(r)`` work as they did when results were dicts) of host floats with
 standard errors (sample standard deviation / sqrt(samples)).
 
@@ -19,9 +19,7 @@ True
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
 from types import ModuleType
-from typing import Any
 
 import numpy as np
 
@@ -45,6 +43,15 @@ from .networks import (
     param_gradient,
     sample_weights,
 )
+from .results import (
+    FourPointEstimate,
+    HessianNormEstimate,
+    JacobianMomentsEstimate,
+    KernelEstimate,
+    KernelMatrices,
+    NTKDriftEstimate,
+    ResNetCovarianceEstimate,
+)
 from .stats import _stderr, mean_stderr
 
 __all__ = [
@@ -67,122 +74,6 @@ __all__ = [
 
 #: activations whose second derivative is a distribution (a Dirac delta at the kink): no Hessian
 KINKED_ACTIVATIONS = ("relu",)
-
-
-# =========================================================================== result types
-@dataclass(frozen=True)
-class _Result:
-    """A frozen result that reads like the dict it replaces: ``r["key"]``, ``list(r)``, ``dict(r)``.
-
-    Keys are the dataclass fields in declaration order (this order is the order of the CLI's JSON);
-    a field declared with ``metadata={"optional": True}`` is left out while it is ``None``.  Not a
-    ``collections.abc.Mapping``: its ``values()`` method would shadow the field ``values`` of
-    :class:`HessianNormEstimate`; ``keys``, ``items``, ``get`` and ``in`` are what callers use.
-    """
-
-    def keys(self) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(self) if not (f.metadata.get("optional") and getattr(self, f.name) is None))
-
-    def items(self) -> list[tuple[str, Any]]:
-        return [(k, getattr(self, k)) for k in self.keys()]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return getattr(self, key) if key in self.keys() else default
-
-    def __getitem__(self, key: str) -> Any:
-        if key in self.keys():
-            return getattr(self, key)
-        raise KeyError(key)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.keys()
-
-    def __iter__(self):
-        return iter(self.keys())
-
-    def __len__(self) -> int:
-        return len(self.keys())
-
-    def to_dict(self) -> dict:
-        """A plain (mutable) dict of the result, keys in order."""
-        return dict(self.items())
-
-
-@dataclass(frozen=True, eq=False)
-class KernelMatrices(_Result):
-    """Empirical NNGP ``f(x_i) f(x_j)`` and NTK matrices (M, M): means, stderrs, and every NTK sample (S, M, M)."""
-
-    nngp: np.ndarray
-    nngp_stderr: np.ndarray
-    ntk: np.ndarray
-    ntk_stderr: np.ndarray
-    ntk_samples: np.ndarray
-
-
-@dataclass(frozen=True)
-class KernelEstimate(_Result):
-    """E[f(x) f(y)] and NTK(x, y) with standard errors (``ntk`` is None for a ResNet)."""
-
-    nngp: float
-    nngp_stderr: float
-    ntk: float | None
-    ntk_stderr: float | None
-
-
-@dataclass(frozen=True)
-class FourPointEstimate(_Result):
-    """Connected 4-point function ``m4 - 3 m2^2`` with its delta-method stderr, the raw moments, and N."""
-
-    value: float
-    stderr: float
-    m2: float
-    m4: float
-    N: int
-
-
-@dataclass(frozen=True)
-class ResNetCovarianceEstimate(_Result):
-    """<h_(L+1)(x), h_(L+1)(y)> / N with its stderr, at width N and depth L."""
-
-    value: float
-    stderr: float
-    N: int
-    L: int
-
-
-@dataclass(frozen=True, eq=False)
-class JacobianMomentsEstimate(_Result):
-    """Moments (1/N) tr[(J J^*)^k], k = 1..kmax, with stderrs; pooled eigenvalues when asked for."""
-
-    moments: list
-    stderr: list
-    N: int
-    samples: int
-    q_in: float
-    kmax: int
-    eigenvalues: np.ndarray | None = field(default=None, metadata={"optional": True})
-
-
-@dataclass(frozen=True)
-class HessianNormEstimate(_Result):
-    """Mean spectral norm of the Hessian over networks, its stderr, every value, m, N and iterations used."""
-
-    value: float
-    stderr: float
-    values: list
-    m: int | None
-    N: int
-    iterations: int
-
-
-@dataclass(frozen=True)
-class NTKDriftEstimate(_Result):
-    """Mean relative NTK change after gradient descent, its stderr, m and N."""
-
-    value: float
-    stderr: float
-    m: int | None
-    N: int
 
 
 # =========================================================================== estimators

@@ -3,10 +3,8 @@ idempotent and resumable fills, on SQLite (and PostgreSQL when it answers)."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from graphexp_db.catalogue import models as m

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_app_catalogue import PG_URL, build_scratch_catalogue, catalogue_checksum, pg_reason, pg_scratch_schema  # noqa: E402
+from test_app_catalogue import build_scratch_catalogue, catalogue_checksum, pg_reason, pg_scratch_schema  # noqa: E402
 
 from graphexp_db.catalogue.query import ReadOnlyError, check_readonly, run_readonly  # noqa: E402
-
 
 # Every one of these must raise ReadOnlyError (refused before running, or failing on the read-only
 # connection) and leave the catalogue unchanged.

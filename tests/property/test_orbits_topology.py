@@ -1,6 +1,5 @@
 """Property tests: orbit multiplicities sum to totals, chi = V - E + F, exponent = chi - 2."""
 
-import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

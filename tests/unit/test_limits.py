@@ -82,7 +82,7 @@ def test_relu_arccos_closed_form_vs_quadrature(k):
 @pytest.mark.parametrize("k", [(1.0, 0.3, 2.0), (0.5, -0.45, 0.6), (2.0, 1.9, 2.0)])
 def test_closed_forms_vs_quad2d(name, k):
     # erf, sin and polynomials are entire: the 2-D trapezoid rule converges fast
-    from graphexp_db.gaussian import _quad2d, _QUAD_FUNCS
+    from graphexp_db.gaussian import _QUAD_FUNCS, _quad2d
 
     act = parse_activation(name)
     f = {"erf": lambda z, xp: __import__("scipy.special").special.erf(z),

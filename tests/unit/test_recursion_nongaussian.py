@@ -38,27 +38,84 @@ def _all_signs(n):
     return np.array(list(itertools.product((-1.0, 1.0), repeat=n)))
 
 
-def _rademacher_mlp_outputs(L, N, c, inputs):
-    """f at each input for every sign pattern of an MLP(L) of width N (sw = 1, sb = 1/2)."""
-    phi = _phi(c)
-    d = len(inputs[0])
+def _rademacher_parts(L, N, d):
+    """Every sign pattern of the weights and biases of an MLP(L): [W1, b1, ..., W_(L+1), b_(L+1)]."""
     sizes = [(N, d), (N,)] + [(N, N), (N,)] * (L - 1) + [(N,), ()]
-    n = sum(math.prod(s) for s in sizes)
-    S = _all_signs(n)
+    S = _all_signs(sum(math.prod(s) for s in sizes))
     parts, at = [], 0
     for s in sizes:
         k = math.prod(s)
         parts.append(S[:, at:at + k].reshape((len(S),) + s))
         at += k
+    return parts
+
+
+def _rademacher_mlp_outputs(L, N, c, inputs):
+    """f at each input for every sign pattern of an MLP(L) of width N (sw = 1, sb = 1/2)."""
+    phi = _phi(c)
+    parts = _rademacher_parts(L, N, len(inputs[0]))
     out = []
     for x in inputs:
         x = np.array([float(v) for v in x])
-        h = parts[0] @ x / math.sqrt(d) + SB * parts[1]
+        h = parts[0] @ x / math.sqrt(len(x)) + SB * parts[1]
         for layer in range(L - 1):
             W, b = parts[2 + 2 * layer], parts[3 + 2 * layer]
             h = np.einsum("snk,sk->sn", W, phi(h)) / math.sqrt(N) + SB * b
         out.append(np.einsum("sk,sk->s", parts[-2], phi(h)) / math.sqrt(N) + SB * parts[-1])
     return out
+
+
+def _rademacher_mlp_ntk(L, N, c, x, y):
+    """Theta(x, y) for every sign pattern of an MLP(L) of width N."""
+    return _mlp_ntk(_rademacher_parts(L, N, len(x)), L, N, c, x, y)
+
+
+def _mlp_ntk(parts, L, N, c, x, y):
+    """Theta(x, y) = grad f(x) . grad f(y) (NTK parametrisation, sw = 1, sb = 1/2) of each network in
+    ``parts`` ([W1, b1, ..., W_(L+1), b_(L+1)], leading axis: the networks), by backpropagation:
+    layer l contributes (a_(l-1)(x).a_(l-1)(y) / fan_in + sb^2) (delta_l(x).delta_l(y))."""
+    phi, dphi = _phi(c), _phi(tuple(k * ck for k, ck in enumerate(c))[1:])
+    Ws = [parts[0]] + [parts[2 + 2 * k] for k in range(L - 1)] + [parts[-2][:, None, :]]
+    bs = [parts[2 * k + 1] for k in range(L)] + [parts[-1][:, None]]
+
+    def forward(inp):
+        a = [np.broadcast_to(np.array([float(v) for v in inp]), (len(parts[0]), len(inp)))]
+        hs = []
+        for W, b in zip(Ws, bs):
+            hs.append(np.einsum("snk,sk->sn", W, a[-1]) / math.sqrt(a[-1].shape[1]) + SB * b)
+            a.append(phi(hs[-1]))
+        deltas = [np.ones_like(hs[-1])]                     # df/dh at the output
+        for layer in range(L, 0, -1):
+            back = np.einsum("sn,snk->sk", deltas[0], Ws[layer]) / math.sqrt(N)
+            deltas.insert(0, back * dphi(hs[layer - 1]))
+        return a, deltas
+
+    (ax, dx), (ay, dy) = forward(x), forward(y)
+    return sum((np.einsum("sk,sk->s", ax[l], ay[l]) / ax[l].shape[1] + SB**2) * np.einsum("sn,sn->s", dx[l], dy[l])
+               for l in range(L + 1))
+
+
+@pytest.mark.parametrize("L,N", [(1, 1), (1, 3), (2, 1), (2, 2)])
+def test_rademacher_ntk_mean_equals_exact_enumeration(L, N):
+    c = (0.0, 1.0, 0.5)
+    s = series(parse_arch(f"mlp:L={L},sw=1,sb=1/2"), "poly:0,1,1/2", [X2, Y2], "ntk", ensemble="rademacher")
+    exact = float(np.mean(_rademacher_mlp_ntk(L, N, c, X2, Y2)))
+    assert _value(s, N) == pytest.approx(exact, rel=1e-12)
+    gauss = series(parse_arch(f"mlp:L={L},sw=1,sb=1/2"), "poly:0,1,1/2", [X2, Y2], "ntk")
+    assert s != gauss          # the weight cumulants enter (first layer at fixed d, kappa_4 at 1/N)
+
+
+@pytest.mark.parametrize("ensemble", ["uniform", "sparse:1/2"])
+def test_uniform_and_sparse_ntk_mean_match_monte_carlo(ensemble):
+    L, N, c, S = 2, 3, (0.0, 1.0, 0.5), 400_000
+    arch = parse_arch("mlp:L=2,sw=1,sb=1/2")
+    s = series(arch, "poly:0,1,1/2", [X2, Y2], "ntk", ensemble=ensemble)
+    draw, rng, d = DRAW[ensemble], np.random.default_rng(11), len(X2)
+    theta = np.concatenate([_mlp_ntk([draw(rng, (B,) + shape) for shape in [(N, d), (N,), (N, N), (N,), (N,), ()]], L, N, c, X2, Y2)
+                            for B in [50_000] * (S // 50_000)])
+    err = theta.std() / math.sqrt(S)
+    assert abs(theta.mean() - _value(s, N)) < 4 * err, (theta.mean(), _value(s, N), err)
+    assert abs(theta.mean() - float(s[0])) > 4 * err      # the 1/N terms are resolved
 
 
 @pytest.mark.parametrize("N", [1, 2])
@@ -79,7 +136,7 @@ def test_rademacher_fourpoint_equals_exact_enumeration(N):
     assert s[0] == F(-2) * F(1, 2) ** 4    # kappa_4 of the rademacher output bias: c4 sb^4
 
 
-@pytest.mark.parametrize("quantity", ["covariance", "fourpoint", "fourpoint-mixed"])
+@pytest.mark.parametrize("quantity", ["covariance", "ntk", "fourpoint", "fourpoint-mixed"])
 def test_gaussian_cumulants_reproduce_the_gaussian_engine(quantity):
     arch = parse_arch("mlp:L=3,sw=1.1,sb=0.3")
     act = "poly:0.1,1,-1/5"
@@ -150,7 +207,7 @@ def test_cli_ensemble_contract_and_refusals():
     assert out["ensemble"] == "rademacher" and out["method"] == "recursion"
     assert out["coefficients_exact"] == {"0": "71675/16384", "1": "-22993/8192"}
     for args, needle in [(["covariance", "--ensemble", "rademacher", "--method", "graphs"], "layer recursion"),
-                         (["ntk", "--ensemble", "rademacher"], "NTK mean"),
+                         (["ntk", "--ensemble", "rademacher", "--activation", "tanh"], "polynomial activation"),
                          (["covariance", "--ensemble", "complex"], "trace words")]:
         r = runner.invoke(app, ["finite-width", args[0], "--arch", "mlp:L=2", "--activation", "poly:0,1,1/2", "--x", "1,2",
                                 "--y", "1,-1", *args[1:]])
