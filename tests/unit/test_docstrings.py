@@ -1,5 +1,5 @@
-"""Issue 11: every public function and class of the library (a name in its module's ``__all__``,
-defined in that module) has a numpydoc ``Parameters`` section when it takes parameters (a class may
+"""Issue 11: every public function and class of the library (a name in its module's ``__all__``, or
+without ``__all__`` any name not starting with ``_``; defined in that module) has a numpydoc ``Parameters`` section when it takes parameters (a class may
 document them as ``Attributes`` instead), a ``Returns`` section (functions; ``Yields`` for
 generators and context managers) and a ``>>>`` example, which ``--doctest-modules`` runs.
 graphexp_db.cli is left out: its public names are typer commands documented by ``--help``."""
@@ -22,9 +22,24 @@ PENDING = {
     "graphexp_db.spec",
     "graphexp_db.kernels",
     "graphexp_db.montecarlo.estimators",
+    "graphexp_db.montecarlo.results",
     "graphexp_db.genus_kernel",
     "graphexp_db.embed",
     "graphexp_db.pair",
+    # split out of the modules above (no __all__ yet)
+    "graphexp_db.catalogue.frames",
+    "graphexp_db.catalogue.model_base",
+    "graphexp_db.catalogue.postgres_sandbox",
+    "graphexp_db.catalogue.search",
+    "graphexp_db.catalogue.sql_allowlist",
+    "graphexp_db.catalogue.sql_caps",
+    "graphexp_db.catalogue.sqlite_sandbox",
+    "graphexp_db.graph",
+    "graphexp_db.kernels_exact",
+    "graphexp_db.size_estimate",
+    "graphexp_db.spec_activation",
+    "graphexp_db.spec_ensemble",
+    "graphexp_db.spec_numbers",
 }
 
 _SECTIONS = [("Parameters", "Parameters\n---"), ("Returns", "Returns\n---"), ("example", ">>>")]
@@ -60,7 +75,10 @@ def test_public_docstrings_are_numpydoc_with_examples() -> None:
         if name in PENDING:
             continue
         module = importlib.import_module(name)
-        for public in getattr(module, "__all__", ()):
+        names = getattr(module, "__all__", None)
+        if names is None:
+            names = [n for n in vars(module) if not n.startswith("_")]
+        for public in names:
             obj = getattr(module, public, None)
             if not (inspect.isfunction(obj) or inspect.isclass(obj)) or obj.__module__ != name:
                 continue
