@@ -21,7 +21,7 @@ from types import ModuleType
 
 import numpy as np
 
-__all__ = ["DeviceError", "get_xp", "array_namespace", "to_numpy", "device_name", "gpu_available"]
+__all__ = ["DeviceError", "get_xp", "array_namespace", "to_numpy", "device_name", "device_kind", "is_gpu", "gpu_available"]
 
 DEVICES = ("auto", "cpu", "gpu")
 
@@ -146,6 +146,24 @@ def to_numpy(a: object) -> np.ndarray:
     if hasattr(a, "get"):
         return a.get()
     return np.asarray(a)
+
+
+def is_gpu(xp: ModuleType | None) -> bool:
+    """True for the CuPy namespace (a GPU array backend), False for numpy or ``None``.
+
+    >>> is_gpu(np), is_gpu(None)
+    (False, False)
+    """
+    return xp is not None and xp.__name__ == "cupy"
+
+
+def device_kind(xp: ModuleType) -> str:
+    """``'cpu'`` or ``'gpu'``: the device option that :func:`get_xp` maps back to ``xp``.
+
+    >>> device_kind(np)
+    'cpu'
+    """
+    return "gpu" if is_gpu(xp) else "cpu"
 
 
 def device_name(xp: ModuleType) -> str:

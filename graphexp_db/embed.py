@@ -225,6 +225,7 @@ def _surface(b: BatchEmbedding, i: int) -> str:
 def _surface_raw(b: BatchEmbedding, i: int) -> str:
     if b.orientable is None:
         return f"X{int(b.chi[i])}"
+    assert b.genus is not None and b.crosscaps is not None   # set together with orientable
     return f"S{int(b.genus[i])}" if b.orientable[i] else f"N{int(b.crosscaps[i])}"
 
 
@@ -241,6 +242,7 @@ def surface_codes(b: BatchEmbedding) -> np.ndarray:
         return np.zeros_like(b.n_exponent)
     if b.orientable is None:
         return 2000 + b.chi
+    assert b.genus is not None and b.crosscaps is not None   # set together with orientable
     return np.where(b.orientable, b.genus, 1000 + b.crosscaps)
 
 
@@ -398,23 +400,29 @@ def embed_one(graph: OperatorGraph, pairs: tuple[tuple[int, int], ...]) -> Embed
     b = embed_batch(graph, P)
     lab = b.labels[0]
     qedges = []
-    for a, c in pairs:
+    for a, _c in pairs:
         e = graph.edges[a]
         if graph.is_word:
             qedges.append((int(lab[e.row]), int(lab[e.col]), e.mat))
         else:
             qedges.append((int(lab[e.row]), int(lab[e.col]) if e.half_N else -1 - len(qedges), e.mat))
     word = graph.is_word
+    F = genus = crosscaps = orientable = None   # ribbon graphs (words) only
+    if word:
+        assert b.F is not None and b.genus is not None and b.crosscaps is not None and b.orientable is not None
+        F, orientable = int(b.F[0]), bool(b.orientable[0])
+        genus = int(b.genus[0]) if orientable else None
+        crosscaps = 0 if orientable else int(b.crosscaps[0])
     return Embedding(
         quotient_certificate=quotient_certificate(graph, lab, qedges),
         kind="ribbon" if word else "quotient",
         V=int(b.V[0]),
         E=int(b.E[0]),
-        F=int(b.F[0]) if word else None,
+        F=F,
         chi=int(b.chi[0]),
-        genus=int(b.genus[0]) if word and b.orientable[0] else None,
-        crosscaps=int(b.crosscaps[0]) if word and not b.orientable[0] else (0 if word else None),
-        orientable=bool(b.orientable[0]) if word else None,
+        genus=genus,
+        crosscaps=crosscaps,
+        orientable=orientable,
         n_exponent=int(b.n_exponent[0]),
         leading=int(b.n_exponent[0]) == 0,
         quotient_edges=tuple(qedges),

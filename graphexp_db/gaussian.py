@@ -38,6 +38,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from .activations import REGISTRY
+from .activations import ndtr as _ndtr
 from .counts import isserlis_count
 from .spec import SpecError, parse_activation
 
@@ -54,7 +56,7 @@ __all__ = [
 ]
 
 #: activations whose dual functions are evaluated in closed form (the rest use the 2-D trapezoid rule)
-CLOSED_FORMS = ("relu", "erf", "sin", "identity", "poly")
+CLOSED_FORMS = (*(n for n, a in REGISTRY.items() if a.dual == "closed-form"), "identity", "poly")
 #: default number of quadrature nodes per dimension: ``None`` adapts it to the variances
 QUADRATURE_NODES = None
 
@@ -299,32 +301,8 @@ def _poly_dual_float(cx, cy, kxx, kxy, kyy, xp):
     return out
 
 
-def _gelu(z, xp):
-    return z * _ndtr(z, xp)
-
-
-def _gelu_prime(z, xp):
-    return _ndtr(z, xp) + z * xp.exp(-z * z / 2) / math.sqrt(2 * math.pi)
-
-
-def _ndtr(z, xp):
-    # scipy's ndtr is host-only; on another backend the values make one round trip to the host
-    from scipy.special import ndtr
-
-    from .backend import to_numpy
-
-    return ndtr(z) if xp is np else xp.asarray(ndtr(to_numpy(z)))
-
-
-def _tanh_prime(z, xp):
-    t = xp.tanh(z)
-    return 1 - t * t
-
-
-_QUAD_FUNCS = {
-    "tanh": (lambda z, xp: xp.tanh(z), _tanh_prime),
-    "gelu": (_gelu, _gelu_prime),
-}
+#: (phi, phi') of the activations whose duals use the 2-D trapezoid rule (from the registry)
+_QUAD_FUNCS = {n: (a.phi, a.dphi) for n, a in REGISTRY.items() if a.dual == "quadrature"}
 
 
 @lru_cache(maxsize=16)

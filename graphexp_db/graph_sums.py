@@ -97,6 +97,11 @@ def graph_terms(graph: OperatorGraph, ensemble="gaussian", *, marked: bool = Fal
     True
     """
     ens = parse_ensemble(ensemble)
+    if not ens.is_gaussian and not graph.is_word:
+        # the cumulant partitions of network graphs disagree with exact enumeration of rademacher
+        # networks (depth >= 2, the 4-point function at depth 1): the layer recursion is their route
+        raise SpecError(f"cumulant partitions ({ens}) are for trace words; network quantities with {ens} weights "
+                        "use the layer recursion (finite-width --method recursion)")
     out: dict = defaultdict(Fraction)
     if ens.is_gaussian or graph.rule == "hermitian":
         space = PairingSpace(graph, ens)

@@ -35,10 +35,11 @@ from sqlalchemy.orm import Session
 from ..canonical import canonical_graphs
 from ..embed import aggregate, embed_batch, embed_one, format_term
 from ..expand import EDGE_LIMIT, QUANTITY_ABBREV, check_size, iter_operator_graphs, shape_of
-from ..finite import DEFAULT_LIMIT, TooLarge, graph_terms
+from ..finite import DEFAULT_LIMIT, TooLarge
 from ..pair import PairingSpace, automorphisms, count_pairings, count_partitions, iter_partitions, orbits
 from ..spec import Activation, MLPSpec, SpecError, canonical_json, parse_activation, parse_arch, parse_ensemble
 from . import models as m
+from .fill_tasks import _sum_pairings
 from .store import get_or_create_architecture, insert_ignore, new_provenance
 
 __all__ = ["FillSummary", "fill_expansion", "plan_expansion", "DEFAULT_BUDGET", "ORBIT_LIMIT", "GRAPH_LIMIT", "EDGE_LIMIT"]
@@ -229,50 +230,6 @@ def fill_expansion(
 
 
 # --------------------------------------------------------------------------- helpers
-TASK_PAIRINGS = 1 << 18  # pairings per distributed task (a rank range of one graph)
-
-
-def _terms_task(task: dict) -> tuple[dict, dict]:
-    """Pure: terms and census of one rank range of one graph's pairings (a Dask task)."""
-    from ..backend import get_xp
-
-    xp = get_xp(task["device"])
-    census: dict = {}
-    terms = graph_terms(task["graph"], task["ensemble"], marked=task["marked"], census=census,
-                        xp=None if xp.__name__ == "numpy" else xp, start=task["start"], stop=task["stop"])
-    return terms, census
-
-
-def _sum_pairings(graphs, sizes, ens, quantity: str, xp, workers, scheduler, processes) -> list[tuple[dict, dict]]:
-    """Terms and census of every graph, serially or on Dask over rank ranges (same result)."""
-    device = "cpu" if xp.__name__ == "numpy" else "gpu"
-    tasks, owner = [], []
-    for i, (g, size) in enumerate(zip(graphs, sizes)):
-        if not size:
-            continue
-        splittable = ens.is_gaussian or g.rule == "hermitian"
-        bounds = range(0, size, TASK_PAIRINGS) if splittable else [0]
-        for lo in bounds:
-            tasks.append(dict(graph=g, ensemble=str(ens), marked=quantity == "ntk", device=device, start=lo,
-                              stop=min(lo + TASK_PAIRINGS, size) if splittable else None))
-            owner.append(i)
-    if workers is None and scheduler is None:
-        parts = [_terms_task(t) for t in tasks]
-    else:
-        from ..distributed import map_tasks
-
-        parts = map_tasks(_terms_task, tasks, workers=workers, scheduler=scheduler, processes=processes,
-                          description="pairings")
-    out: list[tuple[dict, dict]] = [({}, {}) for _ in graphs]
-    for i, (terms, census) in zip(owner, parts):
-        t_acc, c_acc = out[i]
-        for k, w in terms.items():
-            t_acc[k] = t_acc.get(k, 0) + w
-        for k, c in census.items():
-            c_acc[k] = c_acc.get(k, 0) + c
-    return out
-
-
 def _spec_hash(arch) -> str:
     return arch.spec_hash if arch is not None else ""
 
@@ -473,6 +430,7 @@ def _partition_embedding_row(g, blocks, weight) -> dict:
     for blk in blocks:
         nxt[0, list(blk)] = list(blk[1:]) + [blk[0]]
     b = embed_batch(g, None, blocks_next=nxt)
+    assert b.F is not None   # cumulant blocks of a word: faces are counted
     e = int(b.n_exponent[0])
     return dict(kind="ribbon", V=int(b.V[0]), E=int(b.E[0]), F=int(b.F[0]), chi=int(b.chi[0]), genus=None, crosscaps=None,
                 orientable=None, n_exponent=e, leading=e == 0, quotient_json="[]",

@@ -227,7 +227,9 @@ def _guard(run, device: str, width: int | None = None, samples: int | None = Non
 
 
 def _dev(xp) -> str:
-    return "cpu" if xp.__name__ == "numpy" else "gpu"
+    from ..backend import device_kind
+
+    return device_kind(xp)
 
 
 def _ints(text: str, what: str) -> list[int]:

@@ -23,6 +23,7 @@ from types import ModuleType
 
 import numpy as np
 
+from ..activations import REGISTRY
 from ..spec import MLPSpec, ResNetSpec, parse_activation, parse_arch, parse_ensemble
 from .networks import (
     LayerNet,
@@ -73,7 +74,7 @@ __all__ = [
 ]
 
 #: activations whose second derivative is a distribution (a Dirac delta at the kink): no Hessian
-KINKED_ACTIVATIONS = ("relu",)
+KINKED_ACTIVATIONS = tuple(n for n, a in REGISTRY.items() if a.kinked)
 
 
 # =========================================================================== estimators

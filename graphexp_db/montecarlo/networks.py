@@ -25,8 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from ..activations import dphi as _dphi  # the activation registry: phi, phi' on any backend
+from ..activations import phi as _phi
 from ..backend import to_numpy
-from ..gaussian import _ndtr  # the one copy of the normal CDF on any backend (gelu, erf)
 from ..spec import DagSpec, MLPSpec, SpecError, parse_activation, parse_arch, parse_ensemble
 
 __all__ = [
@@ -528,45 +529,6 @@ def hessian_vp(net: LayerNet, params: list, x, act, v: list, xp: ModuleType = np
 
 
 # =========================================================================== helpers
-def _phi(act, z, xp):
-    n = act.name
-    if n == "relu":
-        return xp.maximum(z, 0)
-    if n == "identity":
-        return z
-    if n == "tanh":
-        return xp.tanh(z)
-    if n == "sin":
-        return xp.sin(z)
-    if n == "erf":
-        return 2 * _ndtr(z * math.sqrt(2), xp) - 1
-    if n == "gelu":
-        return z * _ndtr(z, xp)
-    out = xp.zeros_like(z)
-    for c in reversed(act.coeffs):  # Horner
-        out = out * z + float(c)
-    return out
-
-
-def _dphi(act, z, xp):
-    n = act.name
-    if n == "relu":
-        return (z > 0).astype(z.dtype)
-    if n == "identity":
-        return xp.ones_like(z)
-    if n == "tanh":
-        t = xp.tanh(z)
-        return 1 - t * t
-    if n == "sin":
-        return xp.cos(z)
-    if n == "erf":
-        return (2 / math.sqrt(math.pi)) * xp.exp(-z * z)
-    if n == "gelu":
-        return _ndtr(z, xp) + z * xp.exp(-z * z / 2) / math.sqrt(2 * math.pi)
-    out = xp.zeros_like(z)
-    for j in range(len(act.coeffs) - 1, 0, -1):
-        out = out * z + j * float(act.coeffs[j])
-    return out
 
 
 def _dot(a: list, b: list, xp):

@@ -180,9 +180,9 @@ def test_schema_doc_harer_zagier_example_gives_the_table(gue_engine):
 
 def test_fill_on_dask_equals_the_serial_fill(tmp_path, monkeypatch):
     """Rank ranges of the pairing spaces as Dask tasks (a LocalCluster in this process): the same catalogue."""
-    import graphexp_db.catalogue.fill as fill
+    import graphexp_db.catalogue.fill_tasks as fill_tasks
 
-    monkeypatch.setattr(fill, "TASK_PAIRINGS", 1000)  # several tasks per large graph
+    monkeypatch.setattr(fill_tasks, "TASK_PAIRINGS", 1000)  # several tasks per large graph
     serial = get_engine(f"sqlite:///{tmp_path}/serial.sqlite")
     dist = get_engine(f"sqlite:///{tmp_path}/dask.sqlite")
     for engine, kw in ((serial, {}), (dist, {"workers": 2, "processes": False})):

@@ -237,3 +237,16 @@ def test_simulate_kernel_reports_the_exact_fixed_d_limit():
     expected = float(F(71675, 16384) - F(22993, 8192) / 128)
     assert abs(out["nngp"] - expected) < 4 * out["nngp_stderr"]
     assert abs(out["nngp"] - out["nngp_limit"]) > 4 * out["nngp_stderr"]
+
+
+def test_the_pairing_route_refuses_network_graphs_with_non_gaussian_weights():
+    # its cumulant partitions give 3.28 at N^0 for this covariance where every sign pattern gives
+    # 4.37 (test above): refused with one line instead of a wrong number
+    from graphexp_db.graph_sums import _graphs, _poly, graph_terms, tree_values
+    from graphexp_db.spec import SpecError
+
+    arch, act = parse_arch("mlp:L=2,sw=1,sb=1/2"), _poly(parse_activation("poly:0,1,1/2"))
+    g = next(iter(_graphs(arch, "covariance", act, tree_values(arch, act, [X2, Y2]))))
+    with pytest.raises(SpecError, match="layer recursion"):
+        graph_terms(g, "rademacher")
+    assert graph_terms(g, "gaussian")
