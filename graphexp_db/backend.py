@@ -151,6 +151,18 @@ def to_numpy(a: object) -> np.ndarray:
 def is_gpu(xp: ModuleType | None) -> bool:
     """True for the CuPy namespace (a GPU array backend), False for numpy or ``None``.
 
+    Parameters
+    ----------
+    xp : module or None
+        An array namespace (as :func:`get_xp` returns), or ``None`` for "not given".
+
+    Returns
+    -------
+    bool
+        Whether ``xp`` is ``cupy``.
+
+    Examples
+    --------
     >>> is_gpu(np), is_gpu(None)
     (False, False)
     """
@@ -160,8 +172,20 @@ def is_gpu(xp: ModuleType | None) -> bool:
 def device_kind(xp: ModuleType) -> str:
     """``'cpu'`` or ``'gpu'``: the device option that :func:`get_xp` maps back to ``xp``.
 
-    >>> device_kind(np)
-    'cpu'
+    Parameters
+    ----------
+    xp : module
+        ``numpy`` or ``cupy``.
+
+    Returns
+    -------
+    str
+        ``'gpu'`` for CuPy, else ``'cpu'``.
+
+    Examples
+    --------
+    >>> device_kind(np), get_xp(device_kind(np)) is np
+    ('cpu', True)
     """
     return "gpu" if is_gpu(xp) else "cpu"
 
