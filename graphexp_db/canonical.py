@@ -32,7 +32,30 @@ __all__ = ["encode", "certificate", "canonical_graphs", "automorphism_generators
 
 
 def encode(graph: OperatorGraph) -> tuple[int, list[tuple[int, int]], list[str]]:
-    """The simple vertex-coloured graph nauty sees: (n_vertices, undirected edges, colours)."""
+    """The simple vertex-coloured graph nauty sees: (n_vertices, undirected edges, colours).
+
+    Parameters
+    ----------
+    graph : OperatorGraph
+        An operator graph (from :mod:`graphexp_db.expand`).
+
+    Returns
+    -------
+    n : int
+        Number of vertices: the index slots, then an edge node and a port node per edge.
+    links : list of (int, int)
+        Undirected edges (edge node - row slot, edge node - port, port - column slot).
+    colours : list of str
+        One colour per vertex: ``s:kind:node:tag:mark`` for slots, ``e:mat:conj`` for edge nodes,
+        ``p`` for ports.
+
+    Examples
+    --------
+    >>> from graphexp_db.expand import gue_graph
+    >>> n, links, colours = encode(gue_graph(2))     # tr H^4: 4 slots, 4 edges
+    >>> n, len(links), colours[3:6]
+    (12, 12, ['s:N:0::0', 'e:H:0', 'p'])
+    """
     S = graph.n_slots
     colours = [f"s:{s.kind}:{s.node}:{s.tag}:{s.mark}" for s in graph.slots]
     links: list[tuple[int, int]] = []
@@ -62,7 +85,30 @@ def _nauty(n: int, links: list[tuple[int, int]], colours: list[str]):
 
 
 def graph_certificate(n: int, links: list[tuple[int, int]], colours: list[str]) -> str:
-    """Certificate of a simple vertex-coloured graph (hex digest)."""
+    """Certificate of a simple vertex-coloured graph (hex digest).
+
+    Parameters
+    ----------
+    n : int
+        Number of vertices ``0..n-1``.
+    links : list of (int, int)
+        Undirected edges.
+    colours : list of str
+        One colour per vertex; isomorphisms must preserve colours.
+
+    Returns
+    -------
+    str
+        32 hex digits, equal for two graphs iff they are isomorphic as coloured graphs.
+
+    Examples
+    --------
+    >>> path = graph_certificate(3, [(0, 1), (1, 2)], ["end", "mid", "end"])
+    >>> path == graph_certificate(3, [(2, 1), (1, 0)], ["end", "mid", "end"])   # relabelled
+    True
+    >>> path == graph_certificate(3, [(0, 1), (1, 2)], ["end", "end", "mid"])   # "mid" now at an end
+    False
+    """
     import pynauty
 
     g, signature = _nauty(n, links, colours)
@@ -70,12 +116,46 @@ def graph_certificate(n: int, links: list[tuple[int, int]], colours: list[str]) 
 
 
 def certificate(graph: OperatorGraph) -> str:
-    """Canonical certificate of an operator graph (equal iff isomorphic)."""
+    """Canonical certificate of an operator graph (equal iff isomorphic).
+
+    Parameters
+    ----------
+    graph : OperatorGraph
+        An operator graph (from :mod:`graphexp_db.expand`).
+
+    Returns
+    -------
+    str
+        32 hex digits (:func:`graph_certificate` of :func:`encode`).
+
+    Examples
+    --------
+    >>> from graphexp_db.expand import gue_graph
+    >>> len(certificate(gue_graph(2))), certificate(gue_graph(2)) == certificate(gue_graph(3))
+    (32, False)
+    """
     return graph_certificate(*encode(graph))
 
 
 def automorphism_generators(graph: OperatorGraph) -> list[list[int]]:
-    """Generators of Aut(graph) as permutations of the graph's edges."""
+    """Generators of Aut(graph) as permutations of the graph's edges.
+
+    Parameters
+    ----------
+    graph : OperatorGraph
+        An operator graph (from :mod:`graphexp_db.expand`).
+
+    Returns
+    -------
+    list of list of int
+        Each generator as the list ``perm`` with edge ``e`` mapped to ``perm[e]``.
+
+    Examples
+    --------
+    >>> from graphexp_db.expand import gue_graph
+    >>> automorphism_generators(gue_graph(2))       # the directed 4-cycle of tr H^4: rotations
+    [[1, 2, 3, 0]]
+    """
     import pynauty
 
     g, _ = _nauty(*encode(graph))
@@ -85,7 +165,25 @@ def automorphism_generators(graph: OperatorGraph) -> list[list[int]]:
 
 
 def to_networkx(graph: OperatorGraph) -> nx.Graph:
-    """The same encoding as a networkx graph with a ``colour`` node attribute."""
+    """The same encoding as a networkx graph with a ``colour`` node attribute.
+
+    Parameters
+    ----------
+    graph : OperatorGraph
+        An operator graph (from :mod:`graphexp_db.expand`).
+
+    Returns
+    -------
+    networkx.Graph
+        The graph of :func:`encode`, each node carrying its ``colour``.
+
+    Examples
+    --------
+    >>> from graphexp_db.expand import gue_graph
+    >>> g = to_networkx(gue_graph(2))
+    >>> g.number_of_nodes(), g.number_of_edges(), g.nodes[4]["colour"]
+    (12, 12, 'e:H:0')
+    """
     n, links, colours = encode(graph)
     g = nx.Graph()
     g.add_nodes_from((v, {"colour": colours[v]}) for v in range(n))
@@ -94,7 +192,24 @@ def to_networkx(graph: OperatorGraph) -> nx.Graph:
 
 
 def is_isomorphic_nx(a: OperatorGraph, b: OperatorGraph) -> bool:
-    """Isomorphism by networkx VF2 (the independent check of the certificates)."""
+    """Isomorphism by networkx VF2 (the independent check of the certificates).
+
+    Parameters
+    ----------
+    a, b : OperatorGraph
+        The two operator graphs.
+
+    Returns
+    -------
+    bool
+        Whether their encodings are isomorphic with colours preserved.
+
+    Examples
+    --------
+    >>> from graphexp_db.expand import gue_graph, trace_word_graph
+    >>> is_isomorphic_nx(gue_graph(2), gue_graph(2)), is_isomorphic_nx(gue_graph(2), trace_word_graph(1, 2))
+    (True, False)
+    """
     return nx.is_isomorphic(to_networkx(a), to_networkx(b), node_match=lambda x, y: x["colour"] == y["colour"])
 
 
@@ -106,6 +221,19 @@ def canonical_graphs(graphs) -> list[tuple[str, OperatorGraph]]:
     isomorphism classes.  The position in the returned list (1-based) is the stable index used
     in labels.
 
+    Parameters
+    ----------
+    graphs : iterable of OperatorGraph
+        Graphs with their coefficients (ordered tuples of trees, glued).
+
+    Returns
+    -------
+    list of (str, OperatorGraph)
+        ``(certificate, representative)`` per isomorphism class, sorted by certificate; the
+        representative's ``coefficient`` is the sum over its class.
+
+    Examples
+    --------
     >>> from graphexp_db.expand import iter_operator_graphs
     >>> from graphexp_db.spec import parse_arch
     >>> ordered = list(iter_operator_graphs(parse_arch("mlp:L=1"), "covariance", 0))

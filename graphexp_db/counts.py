@@ -75,6 +75,18 @@ def isserlis_count(a: int, b: int, j: int) -> int:
 def catalan(k: int) -> int:
     """Catalan(k) = binom(2k, k) / (k + 1): non-crossing partitions of k points, genus-0 GUE pairings of tr H^(2k).
 
+    Parameters
+    ----------
+    k : int
+        Index (>= 0): the number of points, or half the degree of the GUE moment.
+
+    Returns
+    -------
+    int
+        Catalan(k), exact.
+
+    Examples
+    --------
     >>> [catalan(k) for k in range(6)]
     [1, 1, 2, 5, 14, 42]
     """

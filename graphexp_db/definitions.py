@@ -128,5 +128,23 @@ CITATION = (
 
 
 def help_for(name: str) -> str:
-    """Help text for a column, widget or page name (``''`` when undocumented)."""
+    """Help text for a column, widget or page name (``''`` when undocumented).
+
+    Parameters
+    ----------
+    name : str
+        A catalogue column, app widget or app page name, looked up in that order.
+
+    Returns
+    -------
+    str
+        The one-paragraph help text, or ``''`` when ``name`` is in none of the three tables.
+
+    Examples
+    --------
+    >>> help_for("no such column")
+    ''
+    >>> all(help_for(name) for name in COLUMNS)
+    True
+    """
     return COLUMNS.get(name) or WIDGETS.get(name) or PAGES.get(name) or ""

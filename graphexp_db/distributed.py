@@ -25,8 +25,10 @@ def map_tasks(fn: Callable[[Any], Any], tasks: Sequence[Any], *, workers: int | 
 
     Parameters
     ----------
-    fn : picklable pure function of one task
-    tasks : sequence of task objects (dicts of plain values)
+    fn : callable
+        A picklable pure function of one task.
+    tasks : sequence
+        The task objects (dicts of plain values, each with its own seed).
     workers : int, optional
         Start a ``LocalCluster`` with this many workers (one thread each).
     scheduler : str, optional
@@ -35,11 +37,26 @@ def map_tasks(fn: Callable[[Any], Any], tasks: Sequence[Any], *, workers: int | 
         Worker processes (default) or threads in this process (``False``, for tests).
     progress : bool
         Show a rich progress bar (on stderr) as tasks finish.
+    description : str
+        The progress bar's label.
 
     Returns
     -------
     list
         Results in task order.
+
+    Raises
+    ------
+    ValueError
+        When ``workers`` is less than 1.
+
+    Examples
+    --------
+    >>> tasks = [{"seed": s, "N": 2 ** s} for s in range(4)]
+    >>> map_tasks(lambda t: t["N"] + t["seed"], tasks)
+    [1, 3, 6, 11]
+    >>> map_tasks(abs, [-1, 2], workers=1, processes=False)   # on a one-worker LocalCluster, same order
+    [1, 2]
     """
     tasks = list(tasks)
     if workers is None and scheduler is None:
@@ -65,7 +82,25 @@ def map_tasks(fn: Callable[[Any], Any], tasks: Sequence[Any], *, workers: int | 
 
 
 class local_client:
-    """Context manager: a ``Client`` on ``scheduler`` or on a fresh ``LocalCluster`` of ``workers``."""
+    """Context manager: a ``Client`` on ``scheduler`` or on a fresh ``LocalCluster`` of ``workers``.
+
+    The cluster (when one was started) and the client are closed on exit.
+
+    Parameters
+    ----------
+    workers : int
+        Workers of the ``LocalCluster`` (one thread each); ignored when ``scheduler`` is given.
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://host:8786``).
+    processes : bool
+        Worker processes (default) or threads in this process (``False``).
+
+    Examples
+    --------
+    >>> with local_client(1, processes=False) as client:
+    ...     client.submit(abs, -2).result()
+    2
+    """
 
     def __init__(self, workers: int = 2, scheduler: str | None = None, processes: bool = True):
         self.workers, self.scheduler, self.processes = workers, scheduler, processes

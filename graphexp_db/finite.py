@@ -90,8 +90,34 @@ def trace_series(p: int, k: int, ensemble="gaussian", *, limit: int = DEFAULT_LI
 
     W_i are N x N with i.i.d. entries of variance 1/N from ``ensemble``.
 
+    Parameters
+    ----------
+    p : int
+        Number of matrices in the product (>= 1).
+    k : int
+        Power of the word (>= 1).
+    ensemble : str
+        ``gaussian`` (real Ginibre), ``complex`` (the word in W W^*), ``rademacher``, ``uniform`` or
+        ``sparse:p``.
+    limit : int
+        Refuse (:class:`TooLarge`) when the enumeration has more pairings than this.
+
+    Returns
+    -------
+    dict
+        ``{j: a_j}`` with exact Fraction coefficients, without zeros, sorted by ``j``.
+
+    Raises
+    ------
+    TooLarge
+        When the word has more than ``limit`` pairings.
+
+    Examples
+    --------
     >>> trace_series(2, 2)
     {0: Fraction(3, 1), 1: Fraction(3, 1), 2: Fraction(3, 1)}
+    >>> trace_series(1, 2, "rademacher"), trace_series(1, 2, "complex")   # 2 + (m4 - 2)/N, m4 = 1
+    ({0: Fraction(2, 1), 1: Fraction(-1, 1)}, {0: Fraction(2, 1)})
     """
     graph = trace_word_graph(p, k)
     size = count_pairings(graph, ensemble)
@@ -103,8 +129,29 @@ def trace_series(p: int, k: int, ensemble="gaussian", *, limit: int = DEFAULT_LI
 def gue_genus_table(n_max: int, *, limit: int = DEFAULT_LIMIT) -> dict[int, dict[int, int]]:
     """Number of pairings of tr[H^(2n)] by genus g, for n = 1..n_max (Harer–Zagier numbers).
 
+    Parameters
+    ----------
+    n_max : int
+        Largest half-degree n.
+    limit : int
+        Refuse (:class:`TooLarge`) when the enumeration has more pairings than this.
+
+    Returns
+    -------
+    dict
+        ``{n: {g: count}}`` for n = 1..n_max; the counts of each n sum to (2n - 1)!!.
+
+    Raises
+    ------
+    TooLarge
+        When some n has more than ``limit`` pairings (checked before any enumeration).
+
+    Examples
+    --------
     >>> gue_genus_table(4)[4]
     {0: 14, 1: 70, 2: 21}
+    >>> gue_genus_table(4)[4] == harer_zagier(4)
+    True
     """
     for n in range(1, n_max + 1):
         if count_pairings(gue_graph(n)) > limit:
@@ -125,6 +172,21 @@ def ginibre_genus_table(k_max: int, ensemble="gaussian", *, limit: int = DEFAULT
 
     Keys are the surface of the glued word: ``"<g>"`` for an orientable surface of genus g and
     ``"N<h>"`` for a non-orientable one with h crosscaps (real weights only), sorted as strings.
+
+    Parameters
+    ----------
+    k_max : int
+        Largest power k.
+    ensemble : str
+        ``gaussian`` (real) or ``complex``; any other real ensemble counts as ``gaussian`` here
+        (the table counts Wick pairings).
+    limit : int
+        Refuse (:class:`TooLarge`) when the enumeration has more pairings than this.
+
+    Returns
+    -------
+    dict
+        ``{k: {surface: count}}`` for k = 1..k_max.
 
     Raises
     ------
@@ -156,8 +218,22 @@ def harer_zagier(n: int) -> dict[int, int]:
     """Harer–Zagier numbers eps_g(n) by their recursion (independent of any enumeration):
     (n+1) eps_g(n) = 2(2n-1) eps_g(n-1) + (n-1)(2n-1)(2n-3) eps_{g-1}(n-2).
 
+    Parameters
+    ----------
+    n : int
+        Half-degree: the pairings of tr[H^(2n)] (>= 0).
+
+    Returns
+    -------
+    dict
+        ``{g: eps_g(n)}`` for g = 0..n//2 (genus-0 term Catalan(n)).
+
+    Examples
+    --------
     >>> harer_zagier(4)
     {0: 14, 1: 70, 2: 21}
+    >>> sum(harer_zagier(5).values()) == 9 * 7 * 5 * 3    # every pairing of 10 half-edges: 9!!
+    True
     """
 
     @lru_cache(maxsize=None)
@@ -184,6 +260,20 @@ class FiniteSeries(dict):
         quadrature rule is refined; closed forms: 0, float64 rounding only)
     oracle : how the Gaussian expectations were evaluated (exact, closed-form, quadrature)
     ensemble : the weight and bias ensemble
+
+    Parameters
+    ----------
+    data : mapping or iterable of pairs
+        The coefficients ``{j: a_j}``.
+    method, exact, max_order, errors, oracle, ensemble
+        The attributes above (``errors`` defaults to ``{}``, ``ensemble`` is stored as text).
+
+    Examples
+    --------
+    >>> s = FiniteSeries({0: 1.5, 1: -0.25}, method="recursion", exact=False, max_order=1,
+    ...                  errors={0: 0.0, 1: 1e-12}, oracle="quadrature")
+    >>> s[1], s.method, s.exact, s.errors[1], s.ensemble
+    (-0.25, 'recursion', False, 1e-12, 'gaussian')
     """
 
     method: str = "graphs"
@@ -322,6 +412,38 @@ def kernel_matrix_series(arch, activation, X, Y=None, *, quantity: str = "covari
     computes the upper triangle only).  Quadrature errors are not estimated here: the scalar
     functions state them pair by pair.
 
+    Parameters
+    ----------
+    arch : MLPSpec or DagSpec
+        An architecture the layer recursion covers (Gaussian weights).
+    activation : str or Activation
+        A non-polynomial activation (``tanh``, ``erf``, ``gelu``, ``sin``, ``relu``).
+    X : array_like, shape (P, d)
+        The first inputs, one per row.
+    Y : array_like, shape (Q, d), optional
+        The second inputs; ``None``: ``Y = X`` (symmetric, upper triangle computed).
+    quantity : str
+        ``covariance`` or ``ntk``.
+    max_order : int
+        Keep ``N^0 .. N^-max_order``.
+    chunk : int
+        Input pairs per batch of the recursion.
+    progress : callable, optional
+        Called with the number of pairs done after each batch.
+
+    Returns
+    -------
+    dict
+        ``{j: A_j}`` for j = 0..max_order, each ``A_j`` a float array of shape (P, Q).
+
+    Raises
+    ------
+    SpecError
+        For a polynomial activation, another quantity, an architecture the recursion does not
+        cover, or inputs of different dimensions.
+
+    Examples
+    --------
     >>> from graphexp_db.spec import parse_arch
     >>> A = kernel_matrix_series(parse_arch("mlp:L=2"), "tanh", [[1.0, 0.0], [0.6, 0.8]])
     >>> s = covariance_series(parse_arch("mlp:L=2"), "tanh", [1.0, 0.0], [0.6, 0.8])
@@ -370,6 +492,39 @@ def covariance_series(arch, activation, x, y, *, max_order=None, method="auto", 
     over every operator graph and Wick pairing) or ``"auto"`` (the recursion where it applies: MLPs
     and layer DAGs with Gaussian weights).  Both routes agree exactly.
 
+    Parameters
+    ----------
+    arch : MLPSpec, ResNetSpec or DagSpec
+        The architecture (``spec.parse_arch``).
+    activation : str or Activation
+        The activation phi; polynomial activations give exact Fractions.
+    x, y : sequence
+        The two inputs (exact numbers, or floats read as the decimals they print as).
+    max_order : int, optional
+        Keep ``N^0 .. N^-max_order`` (0..64); ``None``: the complete polynomial (polynomial
+        activations) or ``DEFAULT_MAX_ORDER`` (others).
+    method : str
+        ``auto``, ``recursion`` or ``graphs`` (``METHODS``).
+    **kw
+        ``ensemble`` (a real weight ensemble, default ``gaussian``), ``limit`` (the size budget,
+        default ``DEFAULT_LIMIT``; ``10**12`` is ``--force``), and for the graph route ``xp``
+        (array namespace) and ``progress`` (a callback taking a number of pairings done).
+
+    Returns
+    -------
+    FiniteSeries
+        ``{j: a_j}`` without zero coefficients, with the route (``method``), ``exact``,
+        ``max_order``, ``errors`` and ``oracle``.
+
+    Raises
+    ------
+    SpecError
+        For a case no route covers (the message says why), a bad method or max order.
+    TooLarge
+        When the computation is estimated over ``limit``.
+
+    Examples
+    --------
     >>> from graphexp_db.spec import parse_arch
     >>> covariance_series(parse_arch("mlp:L=1,sw=1,sb=0"), "poly:0,1,1", [1, 0], [1, 0])  # one hidden layer: exact at N^0
     {0: Fraction(5, 4)}
@@ -384,9 +539,44 @@ def covariance_series(arch, activation, x, y, *, max_order=None, method="auto", 
 def ntk_series(arch, activation, x, y, *, max_order=None, method="auto", **kw) -> FiniteSeries:
     """``E[Theta(x, y)] = sum_j a_j N^-j`` (NTK parametrisation, all weights and biases).
 
+    Parameters
+    ----------
+    arch : MLPSpec, ResNetSpec or DagSpec
+        The architecture (``spec.parse_arch``).
+    activation : str or Activation
+        The activation phi; polynomial activations give exact Fractions.
+    x, y : sequence
+        The two inputs.
+    max_order : int, optional
+        Keep ``N^0 .. N^-max_order`` (0..64); ``None``: the complete polynomial (polynomial
+        activations) or ``DEFAULT_MAX_ORDER`` (others).
+    method : str
+        ``auto``, ``recursion`` or ``graphs`` (``METHODS``).
+    **kw
+        ``ensemble`` (a real weight ensemble, default ``gaussian``), ``limit`` (the size budget,
+        default ``DEFAULT_LIMIT``; ``10**12`` is ``--force``), and for the graph route ``xp``
+        (array namespace) and ``progress`` (a callback taking a number of pairings done).
+
+    Returns
+    -------
+    FiniteSeries
+        ``{j: a_j}`` without zero coefficients, with the route (``method``), ``exact``,
+        ``max_order``, ``errors`` and ``oracle``.
+
+    Raises
+    ------
+    SpecError
+        For a case no route covers (the message says why), a bad method or max order.
+    TooLarge
+        When the computation is estimated over ``limit``.
+
+    Examples
+    --------
     >>> from graphexp_db.spec import parse_arch
     >>> ntk_series(parse_arch("mlp:L=1"), "identity", [1, 0], [1, 0])  # K2 + K1, K1 = 1/2
     {0: Fraction(1, 1)}
+    >>> ntk_series(parse_arch("mlp:L=2"), "identity", [1, 0], [1, 0], method="graphs")   # 3 K1
+    {0: Fraction(3, 2)}
     """
     return _route(arch, activation, "ntk", [x, y], max_order=max_order, method=method, marked=True, **kw)
 
@@ -396,11 +586,50 @@ def fourpoint_series(arch, activation, x, y=None, *, connected: bool = True, max
     connected ``(x, x, y, y)`` function ``E[f(x)^2 f(y)^2] - E[f(x)^2] E[f(y)^2] - 2 E[f(x) f(y)]^2``
     (``connected=False``: the raw ``E[f(x)^4]``, graph route only).
 
+    Parameters
+    ----------
+    arch : MLPSpec, ResNetSpec or DagSpec
+        The architecture (``spec.parse_arch``).
+    activation : str or Activation
+        The activation phi; polynomial activations give exact Fractions.
+    x : sequence
+        The input.
+    y : sequence, optional
+        A second input: the mixed (x, x, y, y) function (layer recursion only).
+    connected : bool
+        ``False``: the raw fourth moment (one input, polynomial activation).
+    max_order : int, optional
+        Keep ``N^0 .. N^-max_order`` (0..64); ``None``: the complete polynomial (polynomial
+        activations) or ``DEFAULT_MAX_ORDER`` (others).
+    method : str
+        ``auto``, ``recursion`` or ``graphs`` (``METHODS``).
+    **kw
+        ``ensemble`` (a real weight ensemble, default ``gaussian``), ``limit`` (the size budget,
+        default ``DEFAULT_LIMIT``; ``10**12`` is ``--force``), and for the graph route ``xp``
+        (array namespace) and ``progress`` (a callback taking a number of pairings done).
+
+    Returns
+    -------
+    FiniteSeries
+        ``{j: a_j}`` without zero coefficients, with the route (``method``), ``exact``,
+        ``max_order``, ``errors`` and ``oracle``.
+
+    Raises
+    ------
+    SpecError
+        For a case no route covers (the message says why), a bad method or max order.
+    TooLarge
+        When the computation is estimated over ``limit``.
+
+    Examples
+    --------
     >>> from graphexp_db.spec import parse_arch
     >>> fourpoint_series(parse_arch("mlp:L=1"), "identity", [1, 1])   # f Gaussian given W1: 6/N
     {1: Fraction(6, 1)}
     >>> fourpoint_series(parse_arch("mlp:L=1"), "identity", [1, 1], [1, 1])   # y = x: the same
     {1: Fraction(6, 1)}
+    >>> fourpoint_series(parse_arch("mlp:L=1"), "identity", [1, 1], connected=False)   # 3 (E f^2)^2 + 6/N
+    {0: Fraction(3, 1), 1: Fraction(6, 1)}
     """
     if y is not None:
         return _route(arch, activation, "fourpoint-mixed", [x, y], max_order=max_order, method=method, **kw)
@@ -414,9 +643,25 @@ def fourpoint_series(arch, activation, x, y=None, *, connected: bool = True, max
 def graph_sum_convergence(arch, activation, x, y, orders) -> list[dict]:
     """:func:`truncated_graph_sums` next to the closed-form NNGP/NTK, one row per (D, quantity).
 
-    Returns ``[{"order", "quantity", "graph_sum", "closed_form", "error"}, ...]`` (floats), the table
-    that ``graphexp limit convergence`` prints and stores.
+    Parameters
+    ----------
+    arch : str or spec
+        The architecture.
+    activation : str or Activation
+        An activation with a Taylor series (``sin``, ``erf``, polynomials).
+    x, y : sequence of float
+        The two inputs.
+    orders : iterable of int
+        The truncation degrees D.
 
+    Returns
+    -------
+    list of dict
+        ``[{"order", "quantity", "graph_sum", "closed_form", "error"}, ...]`` (floats), the table
+        that ``graphexp limit convergence`` prints and stores.
+
+    Examples
+    --------
     >>> rows = graph_sum_convergence("mlp:L=1", "sin", [1, 0], [1, 0], [15])
     >>> [(r["quantity"], r["error"] < 1e-9) for r in rows]
     [('nngp', True), ('ntk', True)]
@@ -436,8 +681,24 @@ def jacobian_genus0_terms(L: int, k: int) -> dict[tuple, int]:
     Returns ``{factors: count}`` where ``factors`` holds ``("sw", 2k(L+1))`` and ``("mu<l>_<j>", power)``,
     ``mu<l>_<j>`` standing for E[phi'(h_l)^j] (the D_l entries of a class of j D-letters).
 
+    Parameters
+    ----------
+    L : int
+        Hidden layers of the MLP.
+    k : int
+        Power of J J^T.
+
+    Returns
+    -------
+    dict
+        ``{factors: count}``, ``factors`` a tuple of ``(symbol, power)``.
+
+    Examples
+    --------
     >>> jacobian_genus0_terms(1, 1)
     {(('mu1_2', 1), ('sw', 4)): 1}
+    >>> jacobian_genus0_terms(1, 2)        # m_2 = sw^8 (2 mu_2^2 + mu_4): 2 + 1 = FussCatalan_2(2) for phi' = 1
+    {(('mu1_2', 2), ('sw', 8)): 2, (('mu1_4', 1), ('sw', 8)): 1}
     """
     graph = jacobian_graph(L, k)
     out: dict[tuple, int] = defaultdict(int)
@@ -450,6 +711,24 @@ def jacobian_genus0_terms(L: int, k: int) -> dict[tuple, int]:
 def jacobian_moment_from_graphs(L: int, k: int, sw, mu) -> float:
     """m_k from the genus-0 Jacobian words: ``mu(l, j)`` returns E[phi'(h_l)^j] at the layer variance.
 
+    Parameters
+    ----------
+    L : int
+        Hidden layers of the MLP.
+    k : int
+        The moment.
+    sw : float or Fraction
+        Weight scale sigma_w.
+    mu : callable
+        ``mu(l, j) -> float``: E[phi'(h_l)^j] for layer l = 1..L.
+
+    Returns
+    -------
+    float
+        m_k = lim (1/N) E tr[(J J^T)^k].
+
+    Examples
+    --------
     >>> jacobian_moment_from_graphs(2, 3, 1.0, lambda l, j: 1.0)  # identity, L=2: FussCatalan_3(3)
     22.0
     """

@@ -15,6 +15,22 @@ __all__ = ["graph_dot", "graph_graph6", "graph6_dropped", "reproduce_commands", 
 def graph_dot(graph_json: dict, label: str = "G") -> str:
     """Graphviz DOT of an operator graph's JSON (slots = vertices, matrix entries = edges).
 
+    Parameters
+    ----------
+    graph_json : dict
+        The stored ``graph_json``: ``slots`` (``[kind, node, tag, mark]`` each) and ``edges``
+        (``[mat, row, col, flip, conj, ...]`` each, row and col indexing the slots).
+    label : str
+        The digraph's name (the catalogue label).
+
+    Returns
+    -------
+    str
+        A ``digraph`` with one vertex per slot (labelled by :func:`slot_name`) and one arc per matrix
+        entry, labelled by its matrix (``ᵀ`` transposed, ``*`` conjugated).
+
+    Examples
+    --------
     >>> print(graph_dot({"slots": [["N", 1, "", 0], ["in", 0, "x", 0]], "edges": [["W1", 0, 1, 0, 0, 0]]}, "g"))
     digraph "g" {
       0 [label="N1"];
@@ -34,7 +50,24 @@ def graph_dot(graph_json: dict, label: str = "G") -> str:
 
 
 def slot_name(s) -> str:
-    """A short vertex name for a slot ``[kind, node, tag, mark]``."""
+    """A short vertex name for a slot ``[kind, node, tag, mark]``.
+
+    Parameters
+    ----------
+    s : sequence
+        A slot as stored: kind (``N``, ``d``, ``in``, ``one``, ``out``, ...), then optionally the
+        layer node, the input tag and the mark.
+
+    Returns
+    -------
+    str
+        ``in:<tag>`` for inputs, ``1`` for bias slots, ``out`` for the output, else kind + node.
+
+    Examples
+    --------
+    >>> [slot_name(s) for s in (["N", 2, "", 0], ["in", 0, "y", 0], ["one", 0], ["out"])]
+    ['N2', 'in:y', '1', 'out']
+    """
     kind, node = s[0], s[1] if len(s) > 1 else ""
     tag = s[2] if len(s) > 2 else ""
     if kind == "in":
@@ -54,6 +87,19 @@ def graph6_dropped(graph_json: dict) -> tuple[int, int]:
     """``(multi_edges, loops)`` that the simple-graph graph6 export drops: repeated vertex pairs
     (parallel or antiparallel edges beyond the first) and self-loops.
 
+    Parameters
+    ----------
+    graph_json : dict
+        The stored ``graph_json``: ``slots`` (``[kind, node, tag, mark]`` each) and ``edges``
+        (``[mat, row, col, flip, conj, ...]`` each, row and col indexing the slots).
+
+    Returns
+    -------
+    (int, int)
+        The number of dropped multi-edges and of dropped loops.
+
+    Examples
+    --------
     >>> graph6_dropped({"slots": [["N", 0], ["N", 1]], "edges": [["W", 0, 1], ["V", 1, 0], ["U", 1, 1]]})
     (1, 1)
     """
@@ -76,6 +122,21 @@ def graph_graph6(graph_json: dict) -> str:
     directions or edge colours, so they are dropped (:func:`graph6_dropped` counts what is lost; the
     DOT and JSON exports keep everything).
 
+    Parameters
+    ----------
+    graph_json : dict
+        The stored ``graph_json``: ``slots`` (``[kind, node, tag, mark]`` each) and ``edges``
+        (``[mat, row, col, flip, conj, ...]`` each, row and col indexing the slots).
+
+    Returns
+    -------
+    str
+        The graph6 string, without the ``>>graph6<<`` header.
+
+    Examples
+    --------
+    The path 0 - 1 - 2:
+
     >>> graph_graph6({"slots": [["N", 0], ["N", 1], ["N", 2]], "edges": [["W", 0, 1], ["W", 1, 2]]})
     'Bg'
     """
@@ -92,6 +153,27 @@ def graph_graph6(graph_json: dict) -> str:
 def reproduce_commands(graph: dict, architecture: dict | None = None, db_url: str | None = None, ensemble: str | None = None) -> tuple[str, str]:
     """The CLI lines and the Python snippet that reproduce a stored graph (and its pairings).
 
+    Parameters
+    ----------
+    graph : dict
+        The ``operator_graph`` row: ``shape``, ``quantity``, ``order``, ``label``, and ``index``,
+        ``n_edges``, ``n_pairings`` where known.
+    architecture : dict, optional
+        The ``architecture`` row; its ``spec`` is the ``--arch`` of network graphs (needed for DAGs).
+    db_url : str, optional
+        A ``--db`` to add to the commands.
+    ensemble : str, optional
+        A non-Gaussian ``--ensemble`` to add.
+
+    Returns
+    -------
+    cli : str
+        ``graphexp expand ...`` and ``graphexp query ...`` lines.
+    py : str
+        A Python snippet that rebuilds the graph and prints its edge and pairing counts.
+
+    Examples
+    --------
     >>> cli, py = reproduce_commands({"shape": "ginibre-p2", "quantity": "trace", "order": 3, "label": "ginibre-p2.tr.o3.1"})
     >>> cli.splitlines()[0]
     'graphexp expand --quantity trace --order 3 --p 2'

@@ -62,7 +62,22 @@ QUADRATURE_NODES = None
 
 
 class LimitError(SpecError):
-    """A limit cannot be computed for these inputs (one line for the user)."""
+    """A limit cannot be computed for these inputs (one line for the user).
+
+    Parameters
+    ----------
+    message : str
+        What cannot be computed, and why.
+
+    Examples
+    --------
+    >>> gaussian_moment_exact(-1, 2, 1, 0, 1)
+    Traceback (most recent call last):
+    ...
+    graphexp_db.gaussian.LimitError: Gaussian moment powers must be >= 0, got (-1, 2)
+    >>> issubclass(LimitError, SpecError)
+    True
+    """
 
 
 # --------------------------------------------------------------------------- exact
@@ -109,8 +124,24 @@ def gaussian_moment_exact(a: int, b: int, kxx, kxy, kyy) -> Fraction:
 def poly_dual_exact(coeffs_x, coeffs_y, kxx, kxy, kyy) -> Fraction:
     """E[p(u) q(v)] for polynomials with exact coefficients ``p = sum coeffs_x[i] z^i``.
 
+    Parameters
+    ----------
+    coeffs_x, coeffs_y : sequence
+        Coefficients ``c_0, c_1, ...`` of p and q (ints, Fractions or exact decimals).
+    kxx, kxy, kyy : Fraction, int, or numbers convertible exactly
+        The covariance of ``(u, v)``.
+
+    Returns
+    -------
+    Fraction
+        The exact expectation (Isserlis, term by term).
+
+    Examples
+    --------
     >>> poly_dual_exact((0, 1), (0, 1), 1, Fraction(1, 2), 1)
     Fraction(1, 2)
+    >>> poly_dual_exact((0, 1, 1), (0, 1, 1), 1, Fraction(1, 2), 1)   # kxy + kxx kyy + 2 kxy^2
+    Fraction(2, 1)
     """
     kxx, kxy, kyy = (_exact(k) for k in (kxx, kxy, kyy))
     return sum(
@@ -145,6 +176,7 @@ def dual(activation, kxx, kxy, kyy, *, derivative: bool = True, n: int | None = 
     Parameters
     ----------
     activation : Activation or str
+        The activation phi.
     kxx, kxy, kyy : arrays (NumPy or CuPy), broadcastable
         Covariance entries; ``kxx, kyy >= 0`` and ``kxy^2 <= kxx kyy`` (clipped for rounding).
     derivative : bool
@@ -152,15 +184,28 @@ def dual(activation, kxx, kxy, kyy, *, derivative: bool = True, n: int | None = 
     n : int or None
         Quadrature nodes per dimension for activations without a closed form (None: adaptive,
         see the module docstring).
+    xp : module, optional
+        ``numpy`` or ``cupy``; default: the namespace of the covariance arrays.
 
     Returns
     -------
     (array, array or None)
+        ``E[phi(u) phi(v)]`` and ``E[phi'(u) phi'(v)]`` (``None`` without ``derivative``), with the
+        broadcast shape of the covariance entries.
 
     Raises
     ------
     LimitError
         when the derivative is asked for an activation that has none here.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> e, d = dual("sin", np.array([1.0, 1.0]), np.array([0.0, 0.5]), np.array([1.0, 1.0]))
+    >>> np.allclose(e, [0.0, math.exp(-1) * math.sinh(0.5)]), np.allclose(d[0], math.exp(-1))  # e^-1 sinh(kxy), e^-1 cosh(kxy)
+    (True, True)
+    >>> dual("identity", 1.0, 0.25, 1.0, derivative=False)
+    (0.25, None)
     """
     act = parse_activation(activation)
     if xp is None:
@@ -191,7 +236,29 @@ def dual(activation, kxx, kxy, kyy, *, derivative: bool = True, n: int | None = 
 def dual_diag(activation, k, *, derivative: bool = False, n: int | None = QUADRATURE_NODES, xp=None):
     """``E[phi(u)^2]`` (and ``E[phi'(u)^2]``) for ``u ~ N(0, k)``.
 
+    Parameters
+    ----------
+    activation : Activation or str
+        The activation phi.
+    k : array (NumPy or CuPy)
+        Variances (>= 0).
+    derivative : bool
+        Also return ``E[phi'(u)^2]``.
+    n : int or None
+        Quadrature nodes per dimension (``None``: adaptive).
+    xp : module, optional
+        ``numpy`` or ``cupy``; default: the namespace of ``k``.
+
+    Returns
+    -------
+    (array, array or None)
+        As :func:`dual` with ``kxx = kxy = kyy = k``.
+
+    Examples
+    --------
     >>> import numpy as np
+    >>> [float(v) for v in dual_diag("relu", np.array(2.0), derivative=True)]   # k/2 and 1/2
+    [1.0, 0.5]
     >>> round(float(dual_diag("erf", np.array(0.5))[0]), 12)   # (2/pi) arcsin(1/2) = 1/3
     0.333333333333
     """
@@ -257,6 +324,20 @@ _TRAP_R = 9.5
 def quadrature_nodes(kmax: float) -> int:
     """Adaptive node count per dimension for variances up to ``kmax``.
 
+    ``n = max(64, ceil(64 sqrt(kmax)) + 1)``, at most 400 (also for infinite ``kmax``).
+
+    Parameters
+    ----------
+    kmax : float
+        The largest variance of the call.
+
+    Returns
+    -------
+    int
+        Trapezoid nodes per dimension.
+
+    Examples
+    --------
     >>> quadrature_nodes(1.0), quadrature_nodes(4.0), quadrature_nodes(1e6)
     (65, 129, 400)
     """
@@ -314,9 +395,36 @@ def derivative_measure(activation, q: float, n: int | None = None, kmax: int = 1
     ``tests/unit/test_jacobian.py``; Gauss--Hermite is far worse here: 27% off for ``tanh``,
     ``q = 2``, ``j = 20`` with 160 nodes).  Nodes of weight below ``1e-18`` are dropped.
 
+    Parameters
+    ----------
+    activation : Activation or str
+        The activation phi.
+    q : float
+        The variance of z (the layer's q_l), finite and >= 0.
+    n : int, optional
+        Trapezoid nodes; default from the step rule above.
+    kmax : int
+        The highest moment ``E[phi'(z)^(2j)]``, ``j <= kmax``, the law must resolve.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        Atoms ``t_i = phi'(z_i)^2`` and weights ``w_i`` (summing to 1 up to the cut tail).
+
+    Raises
+    ------
+    LimitError
+        For a negative or non-finite ``q``.
+
+    Examples
+    --------
     >>> t, w = derivative_measure("relu", 1.0)
     >>> t.tolist(), w.tolist()
     ([0.0, 1.0], [0.5, 0.5])
+    >>> t, w = derivative_measure("tanh", 1.0)        # its mean is E[tanh'(z)^2], z ~ N(0, 1)
+    >>> import numpy as np
+    >>> abs(float(t @ w) - float(dual_diag("tanh", np.array(1.0), derivative=True)[1])) < 1e-9
+    True
     """
     act = parse_activation(activation)
     if q < 0 or not math.isfinite(q):

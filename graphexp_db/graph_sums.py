@@ -54,10 +54,47 @@ def graph_terms(graph: OperatorGraph, ensemble="gaussian", *, marked: bool = Fal
     ``start``/``stop`` restrict a Wick-pairing sum to a rank range (the unit of distributed work);
     sums over disjoint ranges add up to the whole.
 
+    Parameters
+    ----------
+    graph : OperatorGraph
+        The operator graph (:mod:`graphexp_db.expand`).
+    ensemble : str or Ensemble
+        Weight ensemble; GUE graphs (``rule == "hermitian"``) are always Wick-paired.
+    marked : bool
+        Weight each pairing by its number of crossing pairs (the NTK's marked graphs).
+    xp : module, optional
+        ``numpy`` or ``cupy`` for the embedding of the pairings (default: numpy, compiled kernel).
+    chunk : int
+        Pairings unranked per batch (pure-Python route only).
+    census : dict, optional
+        Receives the bare number of pairings per ``(n_exponent, surface)``.
+    start, stop : int
+        Rank range ``[start, stop)`` of the Wick pairings (``None``: to the end).
+
+    Returns
+    -------
+    dict
+        ``{(n_exponent, surface, factors): Fraction}``: the exact weight of the terms N^n_exponent with
+        that surface code (``S<g>``: orientable of genus g; ``N<k>``: non-orientable; ``X<k>``: cumulant
+        partitions) and factor monomial (a tuple of ``(symbol, power)``; ``()`` for words).
+
+    Examples
+    --------
+    (1/N) E tr H^4 = 2 + 1/N^2 for the GUE; tr H^6 gives the Harer--Zagier numbers 5 and 10, and two
+    rank ranges add up to the whole:
+
     >>> from graphexp_db.expand import gue_graph
     >>> terms = graph_terms(gue_graph(2))
     >>> sorted((e, s, int(w)) for (e, s, _), w in terms.items())
     [(-2, 'S1', 1), (0, 'S0', 2)]
+    >>> census = {}
+    >>> sorted(graph_terms(gue_graph(3), census=census).values()), census
+    ([Fraction(5, 1), Fraction(10, 1)], {(-2, 'S1'): 10, (0, 'S0'): 5})
+    >>> low, high = graph_terms(gue_graph(3), stop=7), graph_terms(gue_graph(3), start=7)
+    >>> sorted(low[k] + high[k] for k in low)
+    [Fraction(5, 1), Fraction(10, 1)]
+    >>> sorted(graph_terms(gue_graph(3), "rademacher").values()) == [5, 10]   # GUE ignores the ensemble
+    True
     """
     ens = parse_ensemble(ensemble)
     if marked and not ens.is_gaussian:
@@ -103,7 +140,33 @@ def _series(terms: dict, values: dict | None = None) -> dict[int, Fraction]:
 # --------------------------------------------------------------------------- trees
 def tree_values(arch, activation: Activation, xs: list[list[Fraction]], tags=("x", "y")) -> dict:
     """Exact values of the symbols of tree graphs: c_k, sw, sb, and the input moments
-    ``S<a>_<b> = sum_i x_i^a y_i^b / d^((a+b)/2)`` (computed lazily)."""
+    ``S<a>_<b> = sum_i x_i^a y_i^b / d^((a+b)/2)`` (computed lazily).
+
+    Parameters
+    ----------
+    arch : MLPSpec or DagSpec
+        The architecture (``sw``, ``sb`` and the layer DAG are read from it).
+    activation : Activation
+        A polynomial activation; ``c<k>`` is its k-th coefficient (0 beyond the degree).
+    xs : list of list of Fraction
+        One input (x = y) or two, of equal dimension d.
+    tags : tuple of str
+        The input tags of the two inputs (unused by the lookup; kept for the callers).
+
+    Returns
+    -------
+    dict
+        A mapping from symbol to Fraction that fills in ``c<k>`` and ``S<a>_<b>`` on first access
+        (an odd ``a + b`` raises ``ValueError``; other unknown symbols ``KeyError``).
+
+    Examples
+    --------
+    >>> from graphexp_db.spec import parse_activation, parse_arch
+    >>> v = tree_values(parse_arch("mlp:L=1,sw=3/2"), parse_activation("poly:0,1,1"),
+    ...                 [[Fraction(1), Fraction(2)], [Fraction(1), Fraction(-1)]])
+    >>> v["sw"], v["c2"], v["c5"], v["S1_1"], v["S2_2"]       # S1_1 = (1 - 2)/2, S2_2 = (1 + 4)/4
+    (Fraction(3, 2), Fraction(1, 1), Fraction(0, 1), Fraction(-1, 2), Fraction(5, 4))
+    """
     coeffs = activation.poly_coeffs
     vals: dict = {f"c{k}": c for k, c in enumerate(coeffs)}
     vals["sw"], vals["sb"] = arch.sw, getattr(arch, "sb", Fraction(0))
@@ -158,9 +221,32 @@ def estimate_pairings(arch, quantity: str, activation) -> int:
     from per-tree edge counts (no graph is built); raises :class:`TooLarge` first when the number
     of graphs alone is over 200,000.
 
+    Parameters
+    ----------
+    arch : MLPSpec or DagSpec
+        The architecture (``sw``, ``sb`` and the layer DAG are read from it).
+    quantity : str
+        ``covariance``, ``ntk`` or ``fourpoint``.
+    activation : str or Activation
+        A polynomial activation (its degree bounds the graph orders; zero coefficients prune trees).
+
+    Returns
+    -------
+    int
+        The number of Wick pairings the exact graph sum will enumerate.
+
+    Raises
+    ------
+    TooLarge
+        When the operator graphs alone number over 200,000.
+
+    Examples
+    --------
     >>> from graphexp_db.spec import parse_arch
     >>> estimate_pairings(parse_arch("mlp:L=1"), "covariance", "poly:0,1")
     1
+    >>> estimate_pairings(parse_arch("mlp:L=1"), "fourpoint", "identity")   # four copies of W2 W1 x: 3 x 3 pairings
+    9
     """
     from collections import Counter
 
@@ -315,6 +401,25 @@ def truncated_graph_sums(arch, activation, x, y, orders) -> list[tuple[int, Frac
 
     For entire activations (sin, erf) they converge to the closed-form kernels as D grows.
 
+    Parameters
+    ----------
+    arch : MLPSpec or DagSpec
+        The architecture (``sw``, ``sb`` and the layer DAG are read from it).
+    activation : str or Activation
+        An activation with a Taylor series (``sin``, ``erf``, polynomials).
+    x, y : sequence
+        The two inputs (exact numbers: ints, Fractions, decimal strings; floats are read as the
+        decimals they print as).
+    orders : iterable of int
+        The truncation degrees D.
+
+    Returns
+    -------
+    list of (int, Fraction, Fraction)
+        ``(D, nngp_D, ntk_D)`` per degree, exact.
+
+    Examples
+    --------
     >>> from graphexp_db.spec import parse_arch
     >>> [round(float(k), 7) for _, k, _ in truncated_graph_sums(parse_arch("mlp:L=1"), "sin", [1, 0], [1, 0], [1, 3, 9, 15])]
     [0.5, 0.3020833, 0.3160623, 0.3160603]
@@ -338,6 +443,23 @@ def leading_covariance(arch, activation, x, y) -> Fraction:
     Leading pairings pair the children of two identified vertices among themselves, so their sum
     factorises vertex pair by vertex pair (see ``_leading``); deep nets stay cheap.
 
+    Parameters
+    ----------
+    arch : MLPSpec or DagSpec
+        The architecture (``sw``, ``sb`` and the layer DAG are read from it).
+    activation : str or Activation
+        A polynomial activation.
+    x, y : sequence
+        The two inputs (exact numbers: ints, Fractions, decimal strings; floats are read as the
+        decimals they print as).
+
+    Returns
+    -------
+    Fraction
+        The infinite-width kernel K(L+1)(x, y), exactly.
+
+    Examples
+    --------
     >>> from graphexp_db.spec import parse_arch
     >>> leading_covariance(parse_arch("mlp:L=2"), "poly:0,1,1", [1, 0], [1, 0])
     Fraction(95, 16)
@@ -348,6 +470,23 @@ def leading_covariance(arch, activation, x, y) -> Fraction:
 def leading_ntk(arch, activation, x, y) -> Fraction:
     """The N^0 term of the expected NTK: leading pairings weighted by their crossing pairs.
 
+    Parameters
+    ----------
+    arch : MLPSpec or DagSpec
+        The architecture (``sw``, ``sb`` and the layer DAG are read from it).
+    activation : str or Activation
+        A polynomial activation.
+    x, y : sequence
+        The two inputs (exact numbers: ints, Fractions, decimal strings; floats are read as the
+        decimals they print as).
+
+    Returns
+    -------
+    Fraction
+        The infinite-width NTK T(L+1)(x, y), exactly.
+
+    Examples
+    --------
     >>> from graphexp_db.spec import parse_arch
     >>> leading_ntk(parse_arch("mlp:L=2"), "identity", [1, 0], [1, 0])  # 3 K1, K1 = 1/2
     Fraction(3, 2)

@@ -32,6 +32,29 @@ __all__ = ["jacobian_q", "jacobian_moments", "jacobian_density", "jacobian_atom"
 def jacobian_q(spec, activation, q_in: float) -> list[float]:
     """Preactivation variances ``q_1..q_L`` of CONVENTIONS.md (square MLP, ``q_in = |x|^2/N``).
 
+    ``q_1 = sw^2 q_in + sb^2``, ``q_(l+1) = sw^2 E_(z ~ N(0, q_l))[phi(z)^2] + sb^2``.
+
+    Parameters
+    ----------
+    spec : str or MLPSpec
+        A square MLP (d = N = n_out): ``L``, ``sw``, ``sb``.
+    activation : str or Activation
+        The activation phi.
+    q_in : float
+        Input length ``|x|^2 / N`` (finite, >= 0).
+
+    Returns
+    -------
+    list of float
+        ``[q_1, ..., q_L]``.
+
+    Raises
+    ------
+    LimitError
+        When a variance overflows, or for a bad spec or ``q_in``.
+
+    Examples
+    --------
     >>> jacobian_q("mlp:L=3,sw=2,sb=0", "relu", 1.0)   # q_(l+1) = sw^2 q_l / 2
     [4.0, 8.0, 16.0]
     """
@@ -64,11 +87,21 @@ def jacobian_moments(spec, activation, q_in: float, kmax: int, method: str = "fr
 
     Parameters
     ----------
-    spec : MLPSpec (square network: d = N = n_out)
-    activation : Activation or str
-    q_in : float, ``|x|^2 / N >= 0``
-    kmax : int >= 1
-    method : "free" (default) or "noncrossing"
+    spec : str or MLPSpec
+        A square MLP (d = N = n_out): ``L``, ``sw``, ``sb``.
+    activation : str or Activation
+        The activation phi.
+    q_in : float
+        Input length ``|x|^2 / N`` (finite, >= 0).
+    kmax : int
+        The number K of moments (>= 1).
+    method : str
+        ``"free"`` (default) or ``"noncrossing"``.
+
+    Returns
+    -------
+    list of float
+        ``[m_1, ..., m_K]``.
 
     Raises
     ------
@@ -122,6 +155,22 @@ def jacobian_atom(spec, activation, q_in: float) -> float:
 
     The rank of ``J`` is that of the sparsest ``D_l``: the atom is ``1 - min_l P(phi'(h_l) != 0)``.
 
+    Parameters
+    ----------
+    spec : str or MLPSpec
+        A square MLP (d = N = n_out): ``L``, ``sw``, ``sb``.
+    activation : str or Activation
+        The activation phi.
+    q_in : float
+        Input length ``|x|^2 / N`` (finite, >= 0).
+
+    Returns
+    -------
+    float
+        The mass at 0, in ``[0, 1]``.
+
+    Examples
+    --------
     >>> jacobian_atom("mlp:L=3", "relu", 1.0), jacobian_atom("mlp:L=3", "tanh", 1.0)
     (0.5, 0.0)
     """
@@ -144,10 +193,18 @@ def jacobian_density(spec, activation, q_in: float, grid=None, *, eta: float = 1
 
     Parameters
     ----------
-    grid : array of lambda > 0; default 400 points on ``(0, 1.2 lambda_max]`` clustered at 0
+    spec : str or MLPSpec
+        A square MLP (d = N = n_out): ``L``, ``sw``, ``sb``.
+    activation : str or Activation
+        The activation phi.
+    q_in : float
+        Input length ``|x|^2 / N`` (finite, >= 0).
+    grid : array of lambda > 0, optional; default 400 points on ``(0, 1.2 lambda_max]`` clustered at 0
         (``lambda = 1.2 lambda_max s^(L+2)``, ``s`` uniform), where the density of a product of
         L+1 Wisharts blows up like ``lambda^(-(L+1)/(L+2))``: on this grid the trapezoid rule sees a
         bounded integrand in ``s``.  The mass below ``grid[0]`` is about ``(L+2) rho_1 lambda_1``.
+    eta : float
+        The final relative distance ``Im zeta / lambda`` from the real axis.
 
     Returns
     -------
@@ -188,6 +245,22 @@ def jacobian_edge(spec, activation, q_in: float) -> float:
 
     From ``m_40 / m_39`` (which tends to the edge like ``1 - 3/(2k)``), corrected and padded by 5%.
 
+    Parameters
+    ----------
+    spec : str or MLPSpec
+        A square MLP (d = N = n_out): ``L``, ``sw``, ``sb``.
+    activation : str or Activation
+        The activation phi.
+    q_in : float
+        Input length ``|x|^2 / N`` (finite, >= 0).
+
+    Returns
+    -------
+    float
+        A bound a few percent above the largest eigenvalue of the limiting law.
+
+    Examples
+    --------
     >>> 6.75 < jacobian_edge("mlp:L=1", "identity", 1.0) < 7.5   # exact edge 27/4
     True
     """

@@ -34,6 +34,20 @@ MOMENT_OBSERVABLES = {"covariance": [(1, 1)], "variance": [(2, 0)], "fourpoint":
 def mul_series(a: dict, b: dict, J: int | None) -> dict:
     """Product of two series {j: a_j} in 1/N, truncated at N^-J (coefficients: numbers or arrays).
 
+    Parameters
+    ----------
+    a, b : dict
+        Series ``{j: a_j}`` meaning ``sum_j a_j N^-j``; coefficients Fractions, floats or numpy arrays.
+    J : int or None
+        Highest power of 1/N kept; ``None`` keeps every term.
+
+    Returns
+    -------
+    dict
+        ``{j: c_j}`` with ``c_j = sum_(i+k=j) a_i b_k`` for ``j <= J`` (zero coefficients are kept).
+
+    Examples
+    --------
     >>> mul_series({0: 1, 1: 2}, {0: 3, 1: 1}, 1)
     {0: 3, 1: 7}
     """
@@ -49,6 +63,23 @@ def connected_series(quantity: str, means: list[dict], J: int | None) -> dict:
     """Combine series of output moments (``MOMENT_OBSERVABLES[quantity]``) into the quantity:
     E f_x f_y; E f^4 - 3 (E f^2)^2; E f_x^2 f_y^2 - E f_x^2 E f_y^2 - 2 (E f_x f_y)^2 (truncated at N^-J).
 
+    Parameters
+    ----------
+    quantity : str
+        ``covariance``, ``fourpoint`` or ``fourpoint-mixed`` (the keys of ``MOMENT_OBSERVABLES``).
+    means : list of dict
+        The 1/N series ``{j: a_j}`` of the output moments E[f(x)^a f(y)^b], in the order
+        ``MOMENT_OBSERVABLES[quantity]`` lists them.
+    J : int or None
+        Highest power of 1/N kept; ``None`` keeps every term.
+
+    Returns
+    -------
+    dict
+        ``{j: a_j}`` of the connected quantity, sorted by ``j``, without zero coefficients.
+
+    Examples
+    --------
     >>> connected_series("fourpoint", [{0: Fraction(3), 1: Fraction(6)}, {0: Fraction(1)}], None)
     {1: Fraction(6, 1)}
     """
@@ -68,7 +99,31 @@ def connected_series(quantity: str, means: list[dict], J: int | None) -> dict:
 
 class LayerEngine:
     """The shared algebra; subclasses set ``J``, ``ntk``, ``num``, ``exact``, ``dag``, ``C``,
-    ``oracles`` and implement ``_linear``, ``_conditional_moment`` and ``_counts``."""
+    ``oracles`` and implement ``_linear``, ``_conditional_moment`` and ``_counts``.
+
+    Attributes
+    ----------
+    J : int or None
+        Truncation: keep ``N^0 .. N^-J`` (``None``: all terms, polynomial activations).
+    ntk : bool
+        Whether the engine tracks the NTK's tangent direction ``eps``.
+    num : callable
+        Converts a Fraction to the engine's number type (identity when exact, ``float`` otherwise).
+    exact : bool
+        Whether the coefficients are exact Fractions.
+    dag : LayerDag
+        The network's layer DAG (``expand.layer_dag``).
+
+    Examples
+    --------
+    A monomial ``g^alpha nu^q`` with ``|alpha| = deg`` is of order N^-(q + ceil(deg/2)) (each g is a
+    fluctuation of order N^-1/2); ``keep`` drops what lies beyond ``N^-J``:
+
+    >>> class Truncated(LayerEngine):
+    ...     J, ntk = 1, False
+    >>> Truncated().keep(2, 0, 0), Truncated().keep(2, 1, 0), Truncated().keep(3, 0, 0)
+    (True, False, False)
+    """
 
     # set by every subclass's __init__
     J: int | None
@@ -219,7 +274,39 @@ class LayerEngine:
 
 
 class Moments:
-    """Conditional moments of dPhi_v given G_v = K_v + g, as polynomials in g and nu."""
+    """Conditional moments of dPhi_v given G_v = K_v + g, as polynomials in g and nu.
+
+    dPhi_v is the centred mean over the N neurons of node v of the products X_c = phi(u_a) phi(u_b)
+    (one per type c); its moments follow from the single-neuron moments the engine supplies
+    (``eng._conditional_moment``) by the moment-cumulant recursion, with nu = 1/N.
+
+    Parameters
+    ----------
+    eng : LayerEngine
+        The engine: truncation rule, number type, layer DAG and single-neuron moments.
+    v : int
+        The DAG node whose neurons are averaged.
+    types : list
+        The types c of node v's variables, in a fixed order (gamma and beta tuples follow it).
+    counts : callable
+        ``counts(c) -> (i, j)``: how many factors phi at site x and at site y one X_c holds.
+
+    Examples
+    --------
+    X = z^2 with z ~ N(0, 1) (E X = 1, E X^2 = 3): the mean of N copies has variance 2/N, so
+    E[dPhi^2] is 2 nu:
+
+    >>> from graphexp_db.expand import layer_dag
+    >>> from graphexp_db.spec import parse_arch
+    >>> class Toy(LayerEngine):
+    ...     J, ntk, exact, num = None, False, True, staticmethod(Fraction)
+    ...     dag = layer_dag(parse_arch("mlp:L=1"))
+    ...     def _conditional_moment(self, moments, i, j):   # E z^(i+j)
+    ...         return {((), 0, 0, 0): Fraction([1, 0, 1, 0, 3][i + j])}
+    >>> m = Moments(Toy(), 1, [(0, 0)], lambda c: (2, 0))
+    >>> m.kappa((2,)), m.m_eps((2,))
+    ({((), 0, 0, 0): Fraction(2, 1)}, {((), 0, 1, 0): Fraction(2, 1)})
+    """
 
     def __init__(self, eng: LayerEngine, v, types: list, counts):
         self.eng, self.v = eng, v

@@ -52,6 +52,20 @@ EXACT, CLOSED, QUADRATURE = "exact", "closed-form", "quadrature"
 def method_of(activation) -> str:
     """How the oracle of ``activation`` evaluates its moments.
 
+    Parameters
+    ----------
+    activation : str or Activation
+        The activation phi (``relu``, ``tanh``, ``poly:c0,c1,...``, ...).
+
+    Returns
+    -------
+    str
+        ``EXACT`` (polynomials: exact Fractions), ``CLOSED`` (``relu``, ``sin``: closed forms in
+        floating point) or ``QUADRATURE`` (``tanh``, ``erf``, ``gelu``: a trapezoid rule with an
+        error estimate).
+
+    Examples
+    --------
     >>> method_of("tanh"), method_of("relu"), method_of("poly:0,1")
     ('quadrature', 'closed-form', 'exact')
     """
@@ -68,6 +82,35 @@ def oracle_for(activation, K, *, resolution: int = 1, max_derivative: int | None
     recursion runs twice, at resolutions 1 and 2, and reports the difference as the error.
     Entries of ``K`` may be arrays (one covariance per input pair): the oracle then returns arrays.
     ``max_derivative`` bounds the derivative orders asked (jets are built only that far).
+
+    Parameters
+    ----------
+    activation : str or Activation
+        The activation phi.
+    K : tuple of tuples
+        The Gaussian covariance: ``((kxx, kxy), (kxy, kyy))`` for two sites or ``((kxx,),)`` for one;
+        Fractions for polynomial activations (exact results), floats or equal-length arrays otherwise.
+    resolution : int
+        Quadrature refinement factor (1 or 2 in the recursion).
+    max_derivative : int, optional
+        Highest derivative order m, n that will be asked; ``None``: no bound.
+
+    Returns
+    -------
+    oracle
+        An object whose ``T(i, j, m, n)`` is ``E_K[(phi^i)^(m)(u) (phi^j)^(n)(v)]`` (cached) and whose
+        ``max_derivative(i)`` is the order beyond which the derivatives of ``phi^i`` vanish
+        (``None`` when they never do).
+
+    Examples
+    --------
+    >>> from fractions import Fraction as F
+    >>> o = oracle_for("identity", ((F(2), F(1)), (F(1), F(3))))
+    >>> o.T(1, 1, 0, 0), o.T(2, 0, 0, 0), o.max_derivative(2)      # E[uv] = kxy, E[u^2] = kxx
+    (Fraction(1, 1), Fraction(2, 1), 2)
+    >>> r = oracle_for("relu", ((1.0, 0.0), (0.0, 1.0)))
+    >>> round(float(r.T(2, 0, 0, 0)), 12)                             # E[relu(u)^2] = kxx / 2
+    0.5
     """
     act = parse_activation(activation)
     if act.is_polynomial:

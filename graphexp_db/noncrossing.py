@@ -18,8 +18,25 @@ __all__ = ["iter_noncrossing", "count_noncrossing", "fuss_catalan"]
 def iter_noncrossing(k: int):
     """Non-crossing partitions of ``{0..k-1}`` as tuples of blocks (tuples, increasing).
 
+    Parameters
+    ----------
+    k : int
+        Number of points (>= 0).
+
+    Yields
+    ------
+    tuple of tuple of int
+        One partition: its blocks sorted by their first element, each block increasing.  Every
+        non-crossing partition is yielded once (Catalan(k) in all).
+
+    Examples
+    --------
     >>> len(list(iter_noncrossing(4))) == count_noncrossing(4) == 14
     True
+    >>> sorted(iter_noncrossing(3), key=len)[:2]   # one block, then the three with a singleton
+    [((0, 1, 2),), ((0,), (1, 2))]
+    >>> ((0, 2), (1, 3)) in set(iter_noncrossing(4))   # the one crossing pairing of 4 points is absent
+    False
     """
     if k == 0:
         yield ()
@@ -36,6 +53,18 @@ def iter_noncrossing(k: int):
 def count_noncrossing(k: int) -> int:
     """Catalan(k) = binom(2k, k) / (k + 1), the number of non-crossing partitions of k points.
 
+    Parameters
+    ----------
+    k : int
+        Number of points (>= 0).
+
+    Returns
+    -------
+    int
+        Catalan(k), exact.
+
+    Examples
+    --------
     >>> [count_noncrossing(k) for k in range(6)]
     [1, 1, 2, 5, 14, 42]
     """
@@ -45,6 +74,20 @@ def count_noncrossing(k: int) -> int:
 def fuss_catalan(p: int, k: int) -> int:
     """FussCatalan_p(k) = binom((p+1)k, k) / (p k + 1).
 
+    Parameters
+    ----------
+    p : int
+        Number of matrices in the Ginibre product (>= 1); p = 1 gives Catalan(k).
+    k : int
+        Moment (>= 0).
+
+    Returns
+    -------
+    int
+        FussCatalan_p(k), exact.
+
+    Examples
+    --------
     >>> [fuss_catalan(2, k) for k in range(1, 5)]
     [1, 3, 12, 55]
     """

@@ -38,10 +38,12 @@ def loglog_figure(x, y, yerr, fit: dict, xlabel: str, ylabel: str, title: str):
     fit : dict
         ``{"slope", "slope_ci", "prefactor"}`` from :func:`graphexp_db.montecarlo.fit_power_law`.
     xlabel, ylabel, title : str
+        Axis labels and title.
 
     Returns
     -------
     matplotlib.figure.Figure
+        One axes: the points with error bars and the fitted line, its legend giving the slope and CI.
 
     Examples
     --------
@@ -68,6 +70,18 @@ def loglog_figure(x, y, yerr, fit: dict, xlabel: str, ylabel: str, title: str):
 def ntk_rate_figure(result: dict):
     """NTK convergence: |NTK_N - NTK_inf|_F against N (the dict of :func:`graphexp_db.studies.ntk_rate`).
 
+    Parameters
+    ----------
+    result : dict
+        ``widths``, ``error``, ``stderr`` and the fit (``slope``, ``slope_ci``, ``prefactor``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes of :func:`loglog_figure`, x = N.
+
+    Examples
+    --------
     >>> r = {"widths": [8, 32], "error": [0.4, 0.2], "stderr": [0.05, 0.03], "slope": -0.5,
     ...      "slope_ci": [-0.7, -0.3], "prefactor": 1.13}
     >>> ntk_rate_figure(r).axes[0].get_xlabel()
@@ -80,6 +94,18 @@ def ntk_rate_figure(result: dict):
 def linearity_figure(result: dict):
     """Transition to linearity: ||H||_2 against the minimum in-degree m (:func:`graphexp_db.studies.linearity`).
 
+    Parameters
+    ----------
+    result : dict
+        ``m``, ``hessian_norm``, ``hessian_stderr`` and the fit (``slope``, ``slope_ci``, ``prefactor``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes of :func:`loglog_figure`, x = m.
+
+    Examples
+    --------
     >>> r = {"m": [8, 32], "hessian_norm": [0.7, 0.35], "hessian_stderr": [0.05, 0.03], "slope": -0.5,
     ...      "slope_ci": [-0.7, -0.3], "prefactor": 2.0}
     >>> linearity_figure(r).axes[0].get_ylabel()
@@ -92,6 +118,18 @@ def linearity_figure(result: dict):
 def commutativity_figure(result: dict):
     """Heat map of log10 |C_(N,L) - C_ODE| over the width x depth grid (:func:`graphexp_db.studies.commutativity`).
 
+    Parameters
+    ----------
+    result : dict
+        ``limit`` (C_ODE) and ``grid``: one ``{"N", "L", "error"}`` per (width, depth), complete.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes (depth across, width up) and a colour bar; errors are floored at 1e-16.
+
+    Examples
+    --------
     >>> grid = [{"N": n, "L": L, "error": 0.1 / n / L} for n in (8, 16) for L in (2, 4)]
     >>> fig = commutativity_figure({"limit": 0.48, "grid": grid})
     >>> [t.get_text() for t in fig.axes[0].get_xticklabels()]
@@ -115,6 +153,20 @@ def commutativity_figure(result: dict):
 def spectrum_figure(eigenvalues, N: int):
     """Histogram of pooled eigenvalues of J J^T (``jacobian_moments_estimate(..., eigenvalues=True)``).
 
+    Parameters
+    ----------
+    eigenvalues : array_like
+        Eigenvalues pooled over the samples.
+    N : int
+        The width, shown in the legend.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes: an 80-bin density histogram.
+
+    Examples
+    --------
     >>> spectrum_figure(np.linspace(0, 2, 100), N=10).axes[0].get_xlabel()
     'lambda'
     """
@@ -131,6 +183,22 @@ def spectrum_figure(eigenvalues, N: int):
 def density_figure(grid, density, title: str):
     """The limiting spectral density of J J^T on a log scale (:func:`graphexp_db.limits.jacobian_density`).
 
+    Parameters
+    ----------
+    grid : array_like
+        Eigenvalues lambda.
+    density : array_like
+        The density at each lambda (positive, for the log scale).
+    title : str
+        The axes title (the architecture and activation).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes: the density curve, log y axis.
+
+    Examples
+    --------
     >>> density_figure([0.5, 1.0], [0.3, 0.2], "mlp:L=1").axes[0].get_yscale()
     'log'
     """

@@ -64,6 +64,25 @@ ONE_SITE = ("fourpoint", "variance")
 def supports(arch, ensemble="gaussian", activation=None, quantity: str = "covariance") -> str | None:
     """``None`` when the recursion covers the case, else the reason it does not.
 
+    Parameters
+    ----------
+    arch : MLPSpec, ResNetSpec or DagSpec
+        The architecture (as returned by ``spec.parse_arch``).
+    ensemble : str
+        Weight ensemble (``gaussian``, ``rademacher``, ``sparse:p``, ...).
+    activation : str, optional
+        The activation phi (``relu``, ``tanh``, ``poly:c0,c1,...``, ...); ``None`` skips the checks that depend on it.
+    quantity : str
+        One of ``QUANTITIES`` (``covariance``, ``ntk``, ``fourpoint``, ``fourpoint-mixed``).
+
+    Returns
+    -------
+    str or None
+        ``None`` when the layer recursion computes the 1/N series for this case, else a one-line
+        reason it does not.
+
+    Examples
+    --------
     >>> from graphexp_db.spec import parse_arch
     >>> supports(parse_arch("mlp:L=3")) is None, supports(parse_arch("resnet:L=inf")) is not None
     (True, True)

@@ -33,6 +33,36 @@ class CumulantEngine(LayerEngine):
     exact cumulants ``c_n sw^n d^(-n/2) sum_k x_k^r y_k^s + c_n sb^n``: its N -> infinity limit
     is the exact one at this d, not the Gaussian NNGP.  The rest of the recursion (centred
     sample means, truncation) is the Gaussian one.
+
+    Parameters
+    ----------
+    dag : LayerDag
+        The MLP's layer DAG (``expand.layer_dag(arch)``).
+    arch : MLPSpec
+        The architecture: ``sw``, ``sb`` are read from it.
+    act : Activation
+        A polynomial activation phi (``spec.parse_activation``).
+    ens : Ensemble
+        A real symmetric non-Gaussian ensemble (``rademacher``, ``uniform``, ``sparse:p``).
+    xs : list
+        One input (``fourpoint``) or two (``covariance``, ``fourpoint-mixed``), each a sequence of
+        exact numbers.
+    quantity : str
+        ``covariance``, ``fourpoint`` or ``fourpoint-mixed``.
+    J : int or None
+        Keep ``N^0 .. N^-J``; ``None`` keeps every term (the series is a polynomial in 1/N).
+
+    Examples
+    --------
+    ``run()`` returns the series ``{j: a_j}`` of ``sum_j a_j N^-j``, as :func:`recursion.series` does:
+
+    >>> from graphexp_db.expand import layer_dag
+    >>> from graphexp_db.spec import parse_activation, parse_arch, parse_ensemble
+    >>> arch = parse_arch("mlp:L=1,sw=1,sb=1/2")
+    >>> x, y = [Fraction(1), Fraction(2)], [Fraction(1), Fraction(-1)]
+    >>> CumulantEngine(layer_dag(arch), arch, parse_activation("poly:0,1,1"), parse_ensemble("rademacher"),
+    ...                [x, y], "covariance", None).run()
+    {0: Fraction(15, 16)}
     """
 
     def __init__(self, dag, arch, act, ens, xs, quantity, J):

@@ -35,7 +35,32 @@ ONE: tuple = ((), 0, 0, 0)
 
 class ResNetEngine(LayerEngine):
     """Gaussian weights, polynomial phi; covariance, NTK mean, 4-point and mixed 4-point of one
-    coordinate of ``h_(L+1)``."""
+    coordinate of ``h_(L+1)``.
+
+    Parameters
+    ----------
+    arch : ResNetSpec
+        A finite-depth ResNet (``L`` and ``sw`` are read from it; branch scaling 1/sqrt(L)).
+    act : Activation
+        A polynomial activation phi.
+    xs : list
+        One input (``fourpoint``) or two (``covariance``, ``ntk``, ``fourpoint-mixed``), each a list
+        of Fractions.
+    quantity : str
+        ``covariance``, ``ntk``, ``fourpoint`` or ``fourpoint-mixed``.
+    J : int or None
+        Keep ``N^0 .. N^-J``; ``None`` keeps every term.
+
+    Examples
+    --------
+    Identity phi at L = 2: each block multiplies the covariance by 1 + sw^2/L, so
+    C_3 = (3/2)^2 (x.x)/d = 9/8 with no 1/N correction:
+
+    >>> from graphexp_db.spec import parse_activation, parse_arch
+    >>> x = [Fraction(1), Fraction(0)]
+    >>> ResNetEngine(parse_arch("resnet:L=2"), parse_activation("identity"), [x, x], "covariance", None).run()
+    {0: Fraction(9, 8)}
+    """
 
     def __init__(self, arch, act, xs, quantity, J):
         # NTK: d/dt at t = 1 of E[f(x; theta) f(y; theta_t)] (every weight correlated t): the cross

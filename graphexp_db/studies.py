@@ -56,20 +56,48 @@ def ntk_rate(spec, act, widths, *, samples: int = 8, seed: int = 0, X=None, ense
              workers: int | None = None, scheduler: str | None = None, progress: bool = False) -> dict:
     """Frobenius error E||Theta_N - Theta_inf||_F over a set of inputs vs N, and its log-log slope (about -1/2).
 
-
     Parameters
     ----------
-    spec, act : architecture (MLP or layer DAG) and activation
+    spec : str or spec
+        An MLP or layer DAG (an architecture with an NTK limit).
+    act : str or Activation
+        The activation phi.
     widths : sequence of int
-    samples, seed, ensemble : Monte Carlo settings (each width gets its own task seed)
+        The widths N (>= 1), one task each.
+    samples : int
+        Independent networks per width.
+    seed : int
+        Sweep seed; task i gets ``task_seed(seed, i)``.
+    ensemble : str
+        Weight and bias ensemble (``gaussian``, ``rademacher``, ``uniform``, ``sparse:p``).
+    device : str
+        ``cpu``, ``gpu`` or ``auto`` (each task picks its array namespace).
+    workers : int, optional
+        Run the sweep on a local Dask cluster of this many workers.
+    scheduler : str, optional
+        Address of a running Dask scheduler.
+    progress : bool
+        Show a progress bar on stderr.
     X : array (M, d), optional
-        Inputs (default: four unit-norm inputs in d = 3).
-    device, workers, scheduler, progress : where and how the sweep runs (:func:`graphexp_db.distributed.map_tasks`)
+        Inputs (default: four inputs in d = 3, ``(cos t, sin t, 1/2)``).
 
     Returns
     -------
     dict
-        ``{"widths", "error", "stderr", "slope", "slope_ci", "prefactor", "limit_ntk"}``.
+        ``{"widths", "error", "stderr", "slope", "slope_ci", "prefactor", "limit_ntk"}``: per width the
+        mean Frobenius error and its standard error, the power-law fit of error against N, and the
+        infinite-width NTK matrix (M x M, as lists).
+
+    Raises
+    ------
+    MonteCarloError
+        For an architecture without an NTK limit or bad widths.
+
+    Examples
+    --------
+    >>> r = ntk_rate("mlp:L=1", "tanh", [8, 32], samples=3, seed=0)
+    >>> r == ntk_rate("mlp:L=1", "tanh", [8, 32], samples=3, seed=0), len(r["limit_ntk"])   # reproducible; 4 inputs
+    (True, 4)
     """
     spec = parse_arch(spec)
     _check_widths(widths)
@@ -107,6 +135,34 @@ def universality(spec, act, ensembles=("gaussian", "rademacher", "uniform", "spa
     """Jacobian moments per weight ensemble next to the limit (same for all), and the subleading term
     N * ((1/N) tr (X X^*)^2 - 2) against the exact m4 - 2 of each ensemble (CONVENTIONS.md).
 
+    The ``complex`` ensemble is run with the identity activation (its object is J J^*).
+
+    Parameters
+    ----------
+    spec : str or MLPSpec
+        A square MLP (d = N = n_out).
+    act : str or Activation
+        The activation phi.
+    ensembles : sequence of str
+        The weight ensembles compared.
+    N : int
+        The width.
+    samples : int
+        Independent networks per ensemble.
+    kmax : int
+        Moments m_1..m_kmax of J J^T.
+    q_in : float
+        Input length |x|^2 / N.
+    seed : int
+        Sweep seed; task i gets ``task_seed(seed, i)``.
+    device : str
+        ``cpu``, ``gpu`` or ``auto`` (each task picks its array namespace).
+    workers : int, optional
+        Run the sweep on a local Dask cluster of this many workers.
+    scheduler : str, optional
+        Address of a running Dask scheduler.
+    progress : bool
+        Show a progress bar on stderr.
 
     Returns
     -------
@@ -155,6 +211,30 @@ def commutativity(spec, act, widths, depths, *, x=(1.0, 0.0), y=(0.6, 0.8), samp
     """ResNet covariance C_L(x, y) at width N on the grid widths x depths, and its error to the ODE limit
     along the width-first (largest N, L growing), depth-first (largest L, N growing) and diagonal paths.
 
+    Parameters
+    ----------
+    spec : str or ResNetSpec
+        A ResNet; its depth is ignored (``resnet:sw=1`` is accepted): the depths come from ``depths``.
+    act : str or Activation
+        The activation phi.
+    widths, depths : sequence of int
+        The grid (>= 1 each).
+    x, y : sequence of float
+        The two inputs.
+    samples : int
+        Independent networks per grid point.
+    seed : int
+        Sweep seed; task i gets ``task_seed(seed, i)``.
+    ensemble : str
+        Weight and bias ensemble (``gaussian``, ``rademacher``, ``uniform``, ``sparse:p``).
+    device : str
+        ``cpu``, ``gpu`` or ``auto`` (each task picks its array namespace).
+    workers : int, optional
+        Run the sweep on a local Dask cluster of this many workers.
+    scheduler : str, optional
+        Address of a running Dask scheduler.
+    progress : bool
+        Show a progress bar on stderr.
 
     Returns
     -------
@@ -217,6 +297,35 @@ def linearity(spec, act, widths, *, samples: int = 4, seed: int = 0, d: int = 4,
 
 
     Smooth activations only: the Hessian of a relu network is a distribution at the kink (refused).
+
+    Parameters
+    ----------
+    spec : str or spec
+        An MLP or layer DAG with a defined in-degree m.
+    act : str or Activation
+        A smooth activation (not relu).
+    widths : sequence of int
+        The widths N; they must give at least two distinct m.
+    samples : int
+        Independent networks per width.
+    d : int
+        Input dimension (the input is all ones: |x|^2 / d = 1).
+    steps : int
+        Gradient-descent steps for the NTK change.
+    drift : bool
+        Also measure the NTK's relative change after ``steps`` steps.
+    seed : int
+        Sweep seed; task i gets ``task_seed(seed, i)``.
+    ensemble : str
+        Weight and bias ensemble (``gaussian``, ``rademacher``, ``uniform``, ``sparse:p``).
+    device : str
+        ``cpu``, ``gpu`` or ``auto`` (each task picks its array namespace).
+    workers : int, optional
+        Run the sweep on a local Dask cluster of this many workers.
+    scheduler : str, optional
+        Address of a running Dask scheduler.
+    progress : bool
+        Show a progress bar on stderr.
 
     Returns
     -------

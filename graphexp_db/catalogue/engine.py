@@ -49,6 +49,11 @@ def default_url() -> str:
 
     Creates the ``data/`` directory when the default file is used.
 
+    Returns
+    -------
+    str
+        A SQLAlchemy URL.
+
     Examples
     --------
     >>> import os
@@ -69,6 +74,21 @@ def default_url() -> str:
 
 def normalize_url(url: str | URL | None = None) -> URL:
     """Parse ``url`` (default :func:`default_url`); bare ``postgresql://`` uses psycopg 3.
+
+    Parameters
+    ----------
+    url : str or sqlalchemy.engine.URL, optional
+        The catalogue URL (``--db``); ``None`` means :func:`default_url`.
+
+    Returns
+    -------
+    sqlalchemy.engine.URL
+        The parsed URL, with the ``postgresql+psycopg`` driver for PostgreSQL.
+
+    Raises
+    ------
+    CatalogueError
+        When ``url`` is not a database URL.
 
     Examples
     --------
@@ -95,10 +115,27 @@ def get_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
     ----------
     url : str or sqlalchemy.engine.URL, optional
         Any SQLAlchemy URL; ``postgresql://`` means ``postgresql+psycopg://``.
+    **kwargs
+        Passed to :func:`sqlalchemy.create_engine`; given any, the engine is new and not cached.
 
     Returns
     -------
     sqlalchemy.Engine
+        The engine (the cached one when ``url`` was seen before and no ``kwargs`` are given).
+
+    Raises
+    ------
+    CatalogueError
+        For a bad URL, a missing driver, or an SQLite path that is a directory or cannot be made.
+
+    Examples
+    --------
+    >>> engine = get_engine("sqlite://")                 # in memory
+    >>> engine.dialect.name, get_engine("sqlite://") is engine
+    ('sqlite', True)
+    >>> get_engine("sqlite://", echo=False) is engine    # keyword arguments: a fresh engine
+    False
+    >>> dispose_engine("sqlite://")
     """
     u = normalize_url(url)
     key = u.render_as_string(hide_password=False)
@@ -126,7 +163,25 @@ def get_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
 
 
 def dispose_engine(url: str | URL | None = None) -> None:
-    """Close the pooled connections of the cached engine for ``url`` and forget it."""
+    """Close the pooled connections of the cached engine for ``url`` and forget it.
+
+    Parameters
+    ----------
+    url : str or sqlalchemy.engine.URL, optional
+        The URL the engine was made for (default :func:`default_url`); an unknown URL is a no-op.
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> engine = get_engine("sqlite://")
+    >>> dispose_engine("sqlite://")
+    >>> get_engine("sqlite://") is engine                # forgotten: the next call makes a new one
+    False
+    >>> dispose_engine("sqlite://")
+    """
     u = normalize_url(url)
     engine = _ENGINES.pop(u.render_as_string(hide_password=False), None)
     if engine is not None:
@@ -139,6 +194,16 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
     Operational failures inside (disk full, read-only file, lost server) come out as
     :class:`CatalogueError` with a one-line message; other errors (integrity, ...) unchanged.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The catalogue's engine.
+
+    Yields
+    ------
+    sqlalchemy.orm.Session
+        A session (``expire_on_commit=False``: loaded rows stay readable after the commit).
 
     Examples
     --------
@@ -195,6 +260,20 @@ _SQLITE_HINTS = (
 
 def catalogue_error(exc: BaseException, url: str | URL | None = None) -> CatalogueError:
     """A one-line :class:`CatalogueError` for a database failure ``exc`` (what happened, what to do).
+
+    Parameters
+    ----------
+    exc : BaseException
+        The failure: an SQLAlchemy or sqlite3 error, an ``OSError`` or an ``ImportError`` (driver).
+    url : str or sqlalchemy.engine.URL, optional
+        The catalogue URL, named in the message (the SQLite file, or host:port).
+
+    Returns
+    -------
+    CatalogueError
+        ``exc`` itself when it already is one; else a new error whose message matches the known
+        causes (corrupt file, read-only, disk full, refused connection, ...) or says
+        ``database error on ...``.
 
     Examples
     --------
@@ -265,6 +344,22 @@ def translate_errors(url: str | URL | None = None, *, connect: bool = False) -> 
     storage (disk full, read-only file system, quota).  With ``connect`` (opening a URL): also any
     ``OSError`` (a path that cannot be made) and ``ImportError`` (a missing database driver).
     Errors that are already user-facing (:class:`graphexp_db.errors.GraphexpError`) pass through.
+
+    Parameters
+    ----------
+    url : str or sqlalchemy.engine.URL, optional
+        The catalogue URL, named in the messages.
+    connect : bool
+        Also translate any ``OSError`` and ``ImportError`` (set while opening ``url``).
+
+    Yields
+    ------
+    None
+
+    Raises
+    ------
+    CatalogueError
+        In place of a database error raised inside the block.
 
     Examples
     --------

@@ -29,7 +29,45 @@ def _params(kind, spec, act, xs, ys, series) -> dict:
 
 
 def store_series(engine, kind: str, spec, act, xs, ys, series, device: str = "cpu") -> dict:
-    """Store ``series`` (a :class:`graphexp_db.finite.FiniteSeries`); returns the row's key and whether it was new."""
+    """Store ``series`` (a :class:`graphexp_db.finite.FiniteSeries`); returns the row's key and whether it was new.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        A catalogue at the current schema.
+    kind : str
+        ``covariance``, ``ntk`` or ``fourpoint`` (what the series is of).
+    spec : MLPSpec, ResNetSpec or DagSpec
+        The architecture.
+    act : Activation or str
+        The activation phi.
+    xs : sequence
+        The input x (its entries are stored as text).
+    ys : sequence or None
+        The second input y (``None`` for the one-input 4-point function).
+    series : FiniteSeries
+        The coefficients ``{j: a_j}`` of ``sum_j a_j N^-j``, with their route, truncation and errors.
+    device : str
+        ``'cpu'`` or ``'gpu'``, recorded in the provenance row.
+
+    Returns
+    -------
+    dict
+        ``params_hash`` (str, the row's key: a hash of the canonical parameters) and ``new`` (bool,
+        False when the same series was stored before).
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> from graphexp_db.finite import ntk_series
+    >>> from graphexp_db.spec import parse_activation, parse_arch
+    >>> engine = create_engine("sqlite://")
+    >>> m.Base.metadata.create_all(engine)
+    >>> spec, act = parse_arch("mlp:L=1"), parse_activation("identity")
+    >>> series = ntk_series(spec, act, [1, 0], [1, 0])      # K2 + K1 = 1 at every width
+    >>> [store_series(engine, "ntk", spec, act, [1, 0], [1, 0], series)["new"] for _ in range(2)]
+    [True, False]
+    """
     params = _params(kind, spec, act, xs, ys, series)
     key = canonical_json(params)
     coeffs: dict[str, object]
@@ -49,7 +87,34 @@ def store_series(engine, kind: str, spec, act, xs, ys, series, device: str = "cp
 
 
 def load_series(engine, kind: str | None = None) -> list[dict]:
-    """Stored series as dicts (params, coefficients, provenance id), newest first."""
+    """Stored series as dicts (params, coefficients, provenance id), newest first.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        A catalogue at the current schema.
+    kind : str, optional
+        Only series of this kind (``covariance``, ``ntk``, ``fourpoint``); ``None``: all.
+
+    Returns
+    -------
+    list of dict
+        Per stored series: ``params`` (the canonical parameters: kind, arch, activation, x, y,
+        max_order, method, ensemble), ``coefficients`` (``{"exact": {j: "p/q"}}`` or ``{"float": ...,
+        "errors": ..., "oracle": ...}``) and ``provenance_id``.
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> from graphexp_db.finite import ntk_series
+    >>> from graphexp_db.spec import parse_activation, parse_arch
+    >>> engine = create_engine("sqlite://")
+    >>> m.Base.metadata.create_all(engine)
+    >>> spec, act = parse_arch("mlp:L=1"), parse_activation("identity")
+    >>> _ = store_series(engine, "ntk", spec, act, [1, 0], [1, 0], ntk_series(spec, act, [1, 0], [1, 0]))
+    >>> [(r["params"]["arch"], r["coefficients"]) for r in load_series(engine)], load_series(engine, "covariance")
+    ([('mlp:L=1,sw=1,sb=0', {'exact': {'0': '1'}})], [])
+    """
     from sqlalchemy import select
 
     with session_scope(engine) as s:

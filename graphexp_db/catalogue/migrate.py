@@ -72,6 +72,25 @@ def alembic_config(url: str | URL | Engine | None = None) -> Config:
     ``script_location`` is the absolute path of ``migrations/``; ``%`` in the URL is escaped
     (Alembic's config is a ``ConfigParser``, as Optuna's ``_create_alembic_config`` does).
     An :class:`~sqlalchemy.Engine` is passed to ``env.py`` through ``config.attributes``.
+
+    Parameters
+    ----------
+    url : str, sqlalchemy.engine.URL or sqlalchemy.Engine, optional
+        The catalogue (default :func:`~graphexp_db.catalogue.engine.default_url`).
+
+    Returns
+    -------
+    alembic.config.Config
+        The configuration ``alembic.command`` functions take.
+
+    Examples
+    --------
+    >>> from graphexp_db.catalogue.engine import get_engine, dispose_engine
+    >>> engine = get_engine("sqlite://")
+    >>> config = alembic_config(engine)
+    >>> config.get_main_option("script_location") == str(MIGRATIONS_DIR), config.attributes["engine"] is engine
+    (True, True)
+    >>> dispose_engine("sqlite://")
     """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -84,7 +103,18 @@ def alembic_config(url: str | URL | Engine | None = None) -> Config:
 
 
 def head_revision() -> str:
-    """The head revision of the migration scripts (there is exactly one head)."""
+    """The head revision of the migration scripts (there is exactly one head).
+
+    Returns
+    -------
+    str
+        The revision id of the newest script in ``migrations/versions`` (``0001``, ``0002``, ...).
+
+    Examples
+    --------
+    >>> head_revision() in {path.name.split("_")[4] for path in (MIGRATIONS_DIR / "versions").glob("*.py")}
+    True
+    """
     script = ScriptDirectory(str(MIGRATIONS_DIR))
     head = script.get_current_head()
     assert head is not None, "no migration scripts found"
@@ -92,7 +122,24 @@ def head_revision() -> str:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The revision stamped in the database (``None`` when it has no ``alembic_version``)."""
+    """The revision stamped in the database (``None`` when it has no ``alembic_version``).
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The catalogue's engine.
+
+    Returns
+    -------
+    str or None
+        The stamped revision id.
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> current_revision(create_engine("sqlite://")) is None    # an empty database
+    True
+    """
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
@@ -104,6 +151,34 @@ def upgrade(url: str | URL | Engine | None = None, revision: str = "head") -> st
     included) and a stamp of head, in one transaction.  A database with catalogue tables but no
     ``alembic_version`` is finished and stamped when its tables match the models (a partial
     schema of our own), else refused with :class:`SchemaOutdated`.
+
+    Parameters
+    ----------
+    url : str, sqlalchemy.engine.URL or sqlalchemy.Engine, optional
+        The catalogue (default :func:`~graphexp_db.catalogue.engine.default_url`).
+    revision : str
+        Target revision id, or ``head``.
+
+    Returns
+    -------
+    str or None
+        The revision the database is stamped with afterwards.
+
+    Raises
+    ------
+    SchemaOutdated
+        Catalogue tables without a stamp that differ from the models.
+    CatalogueError
+        A revision this code does not know, or a database that cannot be used.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from graphexp_db.catalogue.engine import dispose_engine
+    >>> url = f"sqlite:///{tempfile.mkdtemp()}/up.sqlite"
+    >>> upgrade(url) == head_revision() == upgrade(url)    # the second call has nothing to do
+    True
+    >>> dispose_engine(url)
     """
     engine = url if isinstance(url, Engine) else get_engine(url)
     with translate_errors(engine.url):
@@ -189,7 +264,29 @@ def _own_partial_schema(conn, present: set[str]) -> bool:
 
 
 def downgrade(url: str | URL | Engine | None = None, revision: str = "base") -> str | None:
-    """Downgrade the catalogue at ``url`` to ``revision`` (default: ``base``, nothing left)."""
+    """Downgrade the catalogue at ``url`` to ``revision`` (default: ``base``, nothing left).
+
+    Parameters
+    ----------
+    url : str, sqlalchemy.engine.URL or sqlalchemy.Engine, optional
+        The catalogue (default :func:`~graphexp_db.catalogue.engine.default_url`).
+    revision : str
+        Target revision id, or ``base`` (every migration undone).
+
+    Returns
+    -------
+    str or None
+        The revision stamped afterwards (``None`` at ``base``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from graphexp_db.catalogue.engine import dispose_engine
+    >>> url = f"sqlite:///{tempfile.mkdtemp()}/down.sqlite"
+    >>> upgrade(url) == head_revision(), downgrade(url)
+    (True, None)
+    >>> dispose_engine(url)
+    """
     engine = url if isinstance(url, Engine) else get_engine(url)
     command.downgrade(alembic_config(engine), revision)
     return current_revision(engine)
@@ -198,6 +295,15 @@ def downgrade(url: str | URL | Engine | None = None, revision: str = "base") -> 
 def check_schema(engine: Engine) -> None:
     """Raise unless the database is stamped with the head revision and has the models' columns.
 
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The catalogue's engine.
+
+    Returns
+    -------
+    None
+
     Raises
     ------
     SchemaOutdated
@@ -205,6 +311,14 @@ def check_schema(engine: Engine) -> None:
     CatalogueError
         Stamped with a revision this code does not know (a newer graphexp-db), or at head with
         tables or columns missing (altered by hand).
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> check_schema(create_engine("sqlite://"))                 # empty: not stamped
+    Traceback (most recent call last):
+    ...
+    graphexp_db.errors.SchemaOutdated: catalogue schema is out of date: run `graphexp db upgrade`
     """
     current = current_revision(engine)
     if current == head_revision():
@@ -224,6 +338,15 @@ def check_schema(engine: Engine) -> None:
 def ensure_schema(engine: Engine) -> None:
     """Create the schema on an empty database (or finish a partial one of ours); else check it.
 
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The catalogue's engine.
+
+    Returns
+    -------
+    None
+
     Raises
     ------
     SchemaOutdated
@@ -231,6 +354,14 @@ def ensure_schema(engine: Engine) -> None:
     CatalogueError
         The database cannot be used (bad URL, unreachable server, not a catalogue file, read-only,
         unknown revision, missing columns): the message says what to do.
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> engine = create_engine("sqlite://")
+    >>> ensure_schema(engine)                                   # created and stamped at head
+    >>> current_revision(engine) == head_revision()
+    True
     """
     with translate_errors(engine.url):
         if current_revision(engine) is None:

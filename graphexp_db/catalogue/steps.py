@@ -18,7 +18,22 @@ __all__ = ["Step"]
 
 @dataclass(frozen=True)
 class Step:
-    """A named, re-runnable unit of a preset (each step is idempotent: storing twice is harmless)."""
+    """A named, re-runnable unit of a preset (each step is idempotent: storing twice is harmless).
+
+    Parameters
+    ----------
+    name : str
+        The step's name, as ``graphexp build`` reports it.
+    fn : callable
+        ``fn(engine, device) -> dict``: stores its rows through the SQLAlchemy ``engine`` and returns
+        a summary of what it stored; ``device`` is ``"cpu"`` or ``"gpu"``.
+
+    Examples
+    --------
+    >>> step = Step("count", lambda engine, device: {"rows": 3, "device": device})
+    >>> step.name, step.run(None)
+    ('count', {'rows': 3, 'device': 'cpu'})
+    """
 
     name: str
     fn: Callable

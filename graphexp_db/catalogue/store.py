@@ -55,6 +55,7 @@ def new_provenance(session: Session, method: str, parameters: dict[str, Any], de
     Parameters
     ----------
     session : sqlalchemy.orm.Session
+        An open session (:func:`~graphexp_db.catalogue.engine.session_scope`).
     method : str
         What computed the rows (``'graph-expansion'``, ``'nngp-recursion'``, ``'monte-carlo'``, ...).
     parameters : dict
@@ -66,6 +67,17 @@ def new_provenance(session: Session, method: str, parameters: dict[str, Any], de
     -------
     Provenance
         With ``id`` assigned (flushed, not committed).
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> from graphexp_db.catalogue.engine import session_scope
+    >>> engine = create_engine("sqlite://")
+    >>> Base.metadata.create_all(engine)
+    >>> with session_scope(engine) as s:
+    ...     prov = new_provenance(s, "nngp-recursion", {"L": 3, "sw": "3/2"})
+    >>> prov.id, prov.method, prov.parameters, prov.finished_at is None
+    (1, 'nngp-recursion', '{"L":3,"sw":"3/2"}', True)
     """
     prov = Provenance(
         method=method,
@@ -81,7 +93,31 @@ def new_provenance(session: Session, method: str, parameters: dict[str, Any], de
 
 
 def finish_provenance(session: Session, provenance: Provenance | int) -> None:
-    """Set ``finished_at`` of a provenance row (object or id) to now."""
+    """Set ``finished_at`` of a provenance row (object or id) to now.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+        An open session.
+    provenance : Provenance or int
+        The row, or its id.
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> from graphexp_db.catalogue.engine import session_scope
+    >>> engine = create_engine("sqlite://")
+    >>> Base.metadata.create_all(engine)
+    >>> with session_scope(engine) as s:
+    ...     prov_id = new_provenance(s, "doctest", {}).id
+    ...     finish_provenance(s, prov_id)
+    ...     s.get(Provenance, prov_id).finished_at >= s.get(Provenance, prov_id).started_at
+    True
+    """
     prov = provenance if isinstance(provenance, Provenance) else session.get_one(Provenance, provenance)
     prov.finished_at = utcnow()
     session.flush()
@@ -97,7 +133,9 @@ def insert_ignore(session: Session, model: type[Base], rows: Sequence[dict[str, 
     Parameters
     ----------
     session : sqlalchemy.orm.Session
-    model : mapped class
+        An open session; the rows are part of its transaction.
+    model : type
+        The ORM class of the table (``OperatorGraph``, ``LimitValue``, ...).
     rows : sequence of dict
         Column name -> value (Python values: ``int`` for counts, ``Fraction`` for rationals).
     keys : sequence of str
@@ -107,6 +145,19 @@ def insert_ignore(session: Session, model: type[Base], rows: Sequence[dict[str, 
     -------
     int
         The number of rows actually inserted.
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> from graphexp_db.catalogue.engine import session_scope
+    >>> engine = create_engine("sqlite://")
+    >>> Base.metadata.create_all(engine)
+    >>> with session_scope(engine) as s:
+    ...     pid = new_provenance(s, "doctest", {}).id
+    ...     rows = [dict(spec_hash=h, kind="mlp", spec=f"mlp:L={h}", spec_json="{}", shape="mlp", sw=1,
+    ...                  provenance_id=pid) for h in "112"]        # key 1 twice: kept once
+    ...     insert_ignore(s, Architecture, rows, ["spec_hash"]), insert_ignore(s, Architecture, rows, ["spec_hash"])
+    (2, 0)
     """
     if not rows:
         return 0
@@ -149,12 +200,30 @@ def get_or_create_architecture(session: Session, spec: Any, provenance_id: int |
     Parameters
     ----------
     session : sqlalchemy.orm.Session
+        An open session.
     spec : MLPSpec, ResNetSpec or DagSpec
+        The architecture (``spec.parse_arch``).
     provenance_id : int, optional
+        Provenance of a new row; ``None`` creates an ``'architecture'`` provenance row when needed.
 
     Returns
     -------
     Architecture
+        The row (flushed): ``spec``, ``shape``, ``depth``, ``sw``, ``sb`` as in the spec.
+
+    Examples
+    --------
+    >>> from graphexp_db.spec import parse_arch
+    >>> from sqlalchemy import create_engine
+    >>> from graphexp_db.catalogue.engine import session_scope
+    >>> engine = create_engine("sqlite://")
+    >>> Base.metadata.create_all(engine)
+    >>> with session_scope(engine) as s:
+    ...     a = get_or_create_architecture(s, parse_arch("resnet:L=4"))
+    ...     a.id == get_or_create_architecture(s, parse_arch("resnet:L=4,sw=1")).id   # same spec, same row
+    True
+    >>> a.spec, a.depth, a.kind
+    ('resnet:L=4,sw=1', 4, 'resnet')
     """
     found = session.scalars(select(Architecture).where(Architecture.spec_hash == spec.spec_hash)).one_or_none()
     if found is not None:

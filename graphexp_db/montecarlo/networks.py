@@ -51,7 +51,22 @@ OVERFLOW = 1e100
 
 
 class MonteCarloError(SpecError):
-    """Bad Monte Carlo input or an unstable run (overflow); one line for the user."""
+    """Bad Monte Carlo input or an unstable run (overflow); one line for the user.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong with the input, or which run overflowed.
+
+    Examples
+    --------
+    >>> layer_net("mlp:L=1", N=0, d=2)
+    Traceback (most recent call last):
+    ...
+    graphexp_db.montecarlo.networks.MonteCarloError: width N must be an integer >= 1, got 0
+    >>> issubclass(MonteCarloError, SpecError)
+    True
+    """
 
 
 @dataclass(frozen=True)
@@ -59,6 +74,25 @@ class LayerNet:
     """A layer DAG with widths: node 0 the input (width d), the sink the scalar output.
 
     ``parents[v]`` lists the nodes feeding ``v``; ``order`` is topological (0 first, sink last).
+
+    Parameters
+    ----------
+    parents : tuple of tuple of int
+        ``parents[v]``: the nodes feeding node v (``()`` for the input).
+    widths : tuple of int
+        Width of each node: d for the input, N hidden, n_out for the sink.
+    order : tuple of int
+        A topological order of the nodes.
+    sw, sb : float
+        sigma_w and sigma_b.
+
+    Examples
+    --------
+    A two-layer chain, input width 2, hidden width 3 (3*2 + 1*3 weights, 3 + 1 biases):
+
+    >>> net = LayerNet(parents=((), (0,), (1,)), widths=(2, 3, 1), order=(0, 1, 2), sw=2.0, sb=0.0)
+    >>> net.sink, net.edges, net.n_params, net.scale(1, 2) == 2 / math.sqrt(3)
+    (2, ((0, 1), (1, 2)), 13, True)
     """
 
     parents: tuple[tuple[int, ...], ...]
@@ -87,6 +121,29 @@ class LayerNet:
 def layer_net(spec, N: int, d: int, n_out: int = 1) -> LayerNet:
     """The :class:`LayerNet` of an MLP or DAG spec with hidden width ``N`` and input width ``d``.
 
+    Parameters
+    ----------
+    spec : str or MLPSpec or DagSpec
+        The architecture (ResNets are refused: they have their own estimator).
+    N : int
+        Hidden width (>= 1).
+    d : int
+        Input dimension (>= 1).
+    n_out : int
+        Output width.
+
+    Returns
+    -------
+    LayerNet
+        MLP(L) as the chain ``0 -> 1 -> ... -> L+1``; a DAG with its own nodes and order.
+
+    Raises
+    ------
+    MonteCarloError
+        For a ResNet, or a width that is not a positive integer.
+
+    Examples
+    --------
     >>> net = layer_net("mlp:L=2,sw=1.5,sb=0.1", N=4, d=3)
     >>> net.widths, net.edges, net.n_params
     ((3, 4, 4, 1), ((0, 1), (1, 2), (2, 3)), 41)
@@ -114,6 +171,20 @@ def layer_net(spec, N: int, d: int, n_out: int = 1) -> LayerNet:
 def min_in_degree(net: LayerNet) -> int | None:
     """Neuron in-degree m of CONVENTIONS.md: min of sum_{u in in(v)} width_u over nodes not fed only by the input.
 
+    Parameters
+    ----------
+    net : LayerNet
+        The network (:func:`layer_net`).
+
+    Returns
+    -------
+    int or None
+        m (the transition-to-linearity width); ``None`` when every node is fed only by the input.
+
+    Examples
+    --------
+    Node 2 is fed by node 1 (width 16) and the input (width 3):
+
     >>> min_in_degree(layer_net('{"kind":"dag","edges":[[0,1],[0,2],[1,2]]}', N=16, d=3))
     19
     """
@@ -124,6 +195,24 @@ def min_in_degree(net: LayerNet) -> int | None:
 def sample_weights(ensemble, shape, rng, xp: ModuleType = np):
     """i.i.d. unit-variance entries of ``ensemble`` (CONVENTIONS.md) with the generator ``rng``.
 
+    Parameters
+    ----------
+    ensemble : str or Ensemble
+        ``gaussian``, ``complex``, ``rademacher``, ``uniform`` or ``sparse:p``.
+    shape : tuple of int
+        Shape of the sample.
+    rng : generator
+        A ``numpy.random.Generator`` (or CuPy's), which draws the entries.
+    xp : module
+        The array namespace (unused: the generator decides where the array lives).
+
+    Returns
+    -------
+    array
+        Real entries of mean 0 and variance 1 (complex for ``complex``: E|W|^2 = 1, E W^2 = 0).
+
+    Examples
+    --------
     >>> rng = np.random.default_rng(0)
     >>> w = sample_weights("rademacher", (1000,), rng)
     >>> sorted(set(w.tolist()))
@@ -149,7 +238,26 @@ def sample_weights(ensemble, shape, rng, xp: ModuleType = np):
 def init_params(net: LayerNet, S: int, rng, xp: ModuleType = np, ensemble="gaussian") -> list:
     """Weights ``W_uv`` (S, width_v, width_u) for each edge, then biases ``b_v`` (S, width_v) for each node.
 
+    Parameters
+    ----------
+    net : LayerNet
+        The network (:func:`layer_net`).
+    S : int
+        Number of independent networks (the leading sample axis).
+    rng : generator
+        The random generator.
+    xp : module
+        ``numpy`` or ``cupy`` (the namespace of ``params``).
+    ensemble : str or Ensemble
+        Weight and bias ensemble (unit variance; the scales sw, sb are applied in :func:`forward`).
 
+    Returns
+    -------
+    list of arrays
+        The edge weights in ``net.edges`` order, then the biases in ``net.order[1:]`` order.
+
+    Examples
+    --------
     >>> net = layer_net("mlp:L=1", N=4, d=2)
     >>> [p.shape for p in init_params(net, 3, np.random.default_rng(0))]
     [(3, 4, 2), (3, 1, 4), (3, 4), (3, 1)]
@@ -164,6 +272,27 @@ def forward(net: LayerNet, params: list, X, act, xp: ModuleType = np) -> dict:
 
     The scalar output is ``h[net.sink][..., 0]``.
 
+    Parameters
+    ----------
+    net : LayerNet
+        The network (:func:`layer_net`).
+    params : list of arrays
+        Weights then biases, as :func:`init_params` lays them out (leading sample axis S).
+    X : array
+        Inputs, (M, d) shared by the S networks or (S, M, d).
+    act : str or Activation
+        The activation phi.
+    xp : module
+        ``numpy`` or ``cupy`` (the namespace of ``params``).
+
+    Returns
+    -------
+    dict
+        ``{"h": {v: preactivations}, "a": {v: activations}}``; ``a[0]`` is the input, the sink has no
+        ``a`` entry.
+
+    Examples
+    --------
     >>> net = layer_net("mlp:L=1", N=4, d=2)
     >>> cache = forward(net, init_params(net, 3, np.random.default_rng(0)), np.eye(2), "tanh")
     >>> sorted(cache["h"]), cache["h"][1].shape, cache["h"][2].shape
@@ -192,7 +321,28 @@ def forward(net: LayerNet, params: list, X, act, xp: ModuleType = np) -> dict:
 def backward(net: LayerNet, params: list, cache: dict, seed, act, xp: ModuleType = np) -> dict:
     """Deltas ``delta[v] = d(sum_i seed_i f(x_i)) / d h_v(x_i)`` (S, M, width_v), ``seed`` of shape (S, M).
 
+    Parameters
+    ----------
+    net : LayerNet
+        The network (:func:`layer_net`).
+    params : list of arrays
+        Weights then biases, as :func:`init_params` lays them out (leading sample axis S).
+    cache : dict
+        The output of :func:`forward` at these parameters.
+    seed : array, shape (S, M)
+        The weights of the outputs in the differentiated sum.
+    act : str or Activation
+        The activation phi.
+    xp : module
+        ``numpy`` or ``cupy`` (the namespace of ``params``).
 
+    Returns
+    -------
+    dict
+        ``{v: delta_v}`` for every non-input node.
+
+    Examples
+    --------
     >>> net = layer_net("mlp:L=1", N=4, d=2)
     >>> params = init_params(net, 3, np.random.default_rng(0))
     >>> delta = backward(net, params, forward(net, params, np.eye(2), "tanh"), np.ones((3, 2)), "tanh")
@@ -217,6 +367,27 @@ def backward(net: LayerNet, params: list, cache: dict, seed, act, xp: ModuleType
 def output_fn(net: LayerNet, params: list, X, act, xp: ModuleType = np):
     """The scalar outputs f(x_i), shape (S, M).
 
+    Parameters
+    ----------
+    net : LayerNet
+        The network (:func:`layer_net`).
+    params : list of arrays
+        Weights then biases, as :func:`init_params` lays them out (leading sample axis S).
+    X : array
+        Inputs, (M, d) or (S, M, d).
+    act : str or Activation
+        The activation phi.
+    xp : module
+        ``numpy`` or ``cupy`` (the namespace of ``params``).
+
+    Returns
+    -------
+    array, shape (S, M)
+        The first output coordinate of each network at each input.
+
+    Examples
+    --------
+    With sb = 0 every preactivation of a zero input is 0, and tanh(0) = 0:
 
     >>> net = layer_net("mlp:L=1,sw=1,sb=0", N=4, d=2)
     >>> output_fn(net, init_params(net, 3, np.random.default_rng(0)), np.zeros((5, 2)), "tanh").tolist()[0]
@@ -228,7 +399,28 @@ def output_fn(net: LayerNet, params: list, X, act, xp: ModuleType = np):
 def param_gradient(net: LayerNet, params: list, X, act, seed=None, xp: ModuleType = np) -> list:
     """Exact gradient of ``sum_i seed_i f(x_i)`` with respect to every weight and bias (same layout as params).
 
+    Parameters
+    ----------
+    net : LayerNet
+        The network (:func:`layer_net`).
+    params : list of arrays
+        Weights then biases, as :func:`init_params` lays them out (leading sample axis S).
+    X : array
+        Inputs, (M, d) or (S, M, d).
+    act : str or Activation
+        The activation phi.
+    seed : array, shape (S, M), optional
+        Output weights; ``None``: all ones.
+    xp : module
+        ``numpy`` or ``cupy`` (the namespace of ``params``).
 
+    Returns
+    -------
+    list of arrays
+        One gradient per entry of ``params``, of the same shape.
+
+    Examples
+    --------
     >>> net = layer_net("mlp:L=1", N=4, d=2)
     >>> params = init_params(net, 3, np.random.default_rng(0))
     >>> [g.shape for g in param_gradient(net, params, np.eye(2), "tanh")] == [p.shape for p in params]
@@ -250,6 +442,26 @@ def ntk_matrix(net: LayerNet, params: list, X, act, xp: ModuleType = np):
     c_uv^2 (delta_v delta_v^T) * (a_u a_u^T) and each bias sb^2 delta_v delta_v^T; no gradient is
     materialised.
 
+    Parameters
+    ----------
+    net : LayerNet
+        The network (:func:`layer_net`).
+    params : list of arrays
+        Weights then biases, as :func:`init_params` lays them out (leading sample axis S).
+    X : array
+        Inputs, (M, d) or (S, M, d).
+    act : str or Activation
+        The activation phi.
+    xp : module
+        ``numpy`` or ``cupy`` (the namespace of ``params``).
+
+    Returns
+    -------
+    array, shape (S, M, M)
+        One symmetric positive semi-definite NTK Gram matrix per network.
+
+    Examples
+    --------
     >>> net = layer_net("mlp:L=1", N=4, d=2)
     >>> K = ntk_matrix(net, init_params(net, 3, np.random.default_rng(0)), np.eye(2), "tanh")
     >>> K.shape, bool(np.allclose(K, np.swapaxes(K, 1, 2))), bool(np.all(np.linalg.eigvalsh(K) > -1e-12))
@@ -273,6 +485,30 @@ def hessian_vp(net: LayerNet, params: list, x, act, v: list, xp: ModuleType = np
     A central difference of exact gradients, (g(theta + e v) - g(theta - e v)) / (2 e) with
     e = eps / |v| per sample: error O(e^2) (checked against a dense Hessian in the tests).
 
+    Parameters
+    ----------
+    net : LayerNet
+        The network (:func:`layer_net`).
+    params : list of arrays
+        Weights then biases, as :func:`init_params` lays them out (leading sample axis S).
+    x : sequence of float
+        One input (length d).
+    act : str or Activation
+        The activation phi.
+    v : list of arrays
+        The direction, in the layout of ``params`` (one direction per sample).
+    xp : module
+        ``numpy`` or ``cupy`` (the namespace of ``params``).
+    eps : float
+        Step length along ``v / |v|``.
+
+    Returns
+    -------
+    list of arrays
+        H v per sample, in the layout of ``params``.
+
+    Examples
+    --------
     >>> net = layer_net("mlp:L=1,sw=1,sb=0", N=3, d=2)      # identity: f is bilinear in (W1, W2)
     >>> params = init_params(net, 2, np.random.default_rng(0))
     >>> v = [np.ones_like(p) for p in params]

@@ -26,6 +26,30 @@ def fit_power_law(x, y, yerr=None, level: float = 0.95) -> dict:
     With 3 or more points the interval is Student-t on the residuals (exact fits give a zero-width
     interval); with 2 points it comes from the propagated ``yerr`` (normal), or is the slope itself.
 
+    Parameters
+    ----------
+    x : array_like
+        Positive abscissae (widths N, depths L, ...), at least 2.
+    y : array_like
+        Positive values at ``x`` (an error, a deviation, a norm).
+    yerr : array_like, optional
+        Standard errors of ``y``; used only for the interval of a 2-point fit.
+    level : float
+        Confidence level of the slope interval.
+
+    Returns
+    -------
+    dict
+        ``slope`` (float), ``slope_ci`` (``[low, high]``) and ``prefactor`` (``exp(c)``, so that
+        ``y ~ prefactor * x^slope``).
+
+    Raises
+    ------
+    MonteCarloError
+        With fewer than 2 points, or a value that is not positive.
+
+    Examples
+    --------
     >>> r = fit_power_law([32, 64, 128, 256], [2 * n ** -0.5 for n in (32, 64, 128, 256)])
     >>> round(r["slope"], 12), [round(c, 12) for c in r["slope_ci"]], round(r["prefactor"], 12)
     (-0.5, [-0.5, -0.5], 2.0)
@@ -56,6 +80,20 @@ def fit_power_law(x, y, yerr=None, level: float = 0.95) -> dict:
 def task_seed(seed: int, index: int) -> int:
     """Seed of task ``index`` of a sweep: SeedSequence(seed, spawn_key=(index,)), the same serial or on Dask.
 
+    Parameters
+    ----------
+    seed : int
+        The sweep's seed (``--seed``).
+    index : int
+        The task's position in the sweep.
+
+    Returns
+    -------
+    int
+        A non-negative 63-bit seed, a function of ``(seed, index)`` only.
+
+    Examples
+    --------
     >>> task_seed(0, 3) == task_seed(0, 3) != task_seed(0, 4)
     True
     """
