@@ -1,8 +1,10 @@
 """Size guards are cheap (issue 13.3): refusals come from closed forms and O(order) counting.
 
 Each refusal below is a one-line error with exit code 2 that states the estimate and ``--force``,
-writes nothing, and answers in under one second (measured in-process with CliRunner, modules
-imported beforehand: a correctness bound here, the old code took minutes or exhausted memory).
+writes nothing, and answers within two seconds of CPU time (measured in-process with CliRunner,
+modules imported beforehand: a correctness bound, not a speed target - the old code took minutes or
+exhausted memory; CPU time, so that other jobs on a shared machine do not move it; the speed figures
+are in benchmarks/bench_size_estimate.py).
 The estimates themselves are checked against the enumeration (independent method) where small.
 """
 
@@ -19,7 +21,7 @@ from graphexp_db.expand import check_size, estimate_expansion
 from graphexp_db.pair import count_partitions
 from graphexp_db.spec import parse_arch
 
-BUDGET_S = 1.0
+BUDGET_CPU_S = 2.0
 
 REFUSED = [
     (["expand", "--arch", "mlp:L=2", "--quantity", "covariance", "--order", "3"], "pairings"),
@@ -52,17 +54,17 @@ def runner():
 
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize("args,unit", REFUSED, ids=lambda a: " ".join(a) if isinstance(a, list) else a)
-def test_guard_refuses_in_under_a_second(runner, args, unit, tmp_path, monkeypatch):
+def test_guard_refuses_without_enumerating(runner, args, unit, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     db = tmp_path / "c.sqlite"
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     res = runner.invoke(app, [*args, "--db", f"sqlite:///{db}"])
-    elapsed = time.perf_counter() - t0
+    elapsed = time.process_time() - t0
     assert res.exit_code == 2, res.output
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in res.output
     assert "--force" in lines[0] and unit in lines[0] and "limit" in lines[0]
-    assert elapsed < BUDGET_S, f"refusal took {elapsed:.2f} s"
+    assert elapsed < BUDGET_CPU_S, f"refusal took {elapsed:.2f} s of CPU"
     assert not db.exists() and list(tmp_path.iterdir()) == []
 
 

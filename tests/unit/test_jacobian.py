@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -82,11 +81,13 @@ def test_m2_matches_the_known_second_moment():
     assert m2 / m1**2 == pytest.approx((3 + 1) + 1 + ratio, rel=1e-12)
 
 
-def test_twenty_moments_at_depth_100_under_a_second():
-    t0 = time.perf_counter()
+def test_twenty_moments_at_depth_100():
+    # the time (< 1 s target) is measured in benchmarks/bench_limits.py, not here
     m = jacobian_moments("mlp:L=100,sw=1.05,sb=0.05", "tanh", 1.0, 20)
-    assert time.perf_counter() - t0 < 1.0
     assert len(m) == 20 and all(np.isfinite(m))
+    # moments of a probability measure on [0, inf): m_k^(1/k) does not decrease (Lyapunov)
+    roots = [v ** (1 / k) for k, v in enumerate(m, start=1)]
+    assert all(a <= b * (1 + 1e-12) for a, b in zip(roots, roots[1:]))
 
 
 # ----------------------------------------------------------------------------- Monte Carlo
