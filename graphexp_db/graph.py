@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import lru_cache
 
-from .spec import DagSpec, MLPSpec, ResNetSpec, SpecError
+from .spec import DagSpec, MLPSpec, Quantity, ResNetSpec, SpecError
 
 __all__ = [
     "ORDER_DOC",
@@ -41,7 +41,7 @@ ORDER_DOC = (
     "together are exact for polynomial activations of degree <= D); for jacobian and trace the power "
     "k in tr[(.)^k]; for gue the n in tr[H^(2n)]."
 )
-QUANTITIES = ("covariance", "ntk", "fourpoint", "jacobian", "trace", "gue")
+QUANTITIES = tuple(q.value for q in Quantity)
 QUANTITY_ABBREV = {"covariance": "cov", "ntk": "ntk", "fourpoint": "4pt", "jacobian": "jac", "trace": "tr", "gue": "gue"}
 
 

@@ -32,6 +32,7 @@ import json
 import os
 import stat
 from dataclasses import dataclass, field
+from enum import StrEnum
 from fractions import Fraction
 
 from .errors import SpecError
@@ -72,12 +73,43 @@ __all__ = [
     "parse_vector",
     "check_inputs",
     "check_quantity",
+    "Quantity",
     "canonical_json",
     "LIMITS",
 ]
 
 
-def check_quantity(quantity: str, arch=None, order: int | None = None, *, p: int | None = None, ensemble=None) -> None:
+class Quantity(StrEnum):
+    """The quantities of the tree expansion and of trace words (a ``str``: ``Quantity.NTK == "ntk"``).
+
+    Tree quantities (``COVARIANCE``, ``NTK``, ``FOURPOINT``) need an architecture; ``JACOBIAN`` is a
+    trace word of an MLP's Jacobian; ``TRACE`` (Ginibre products) and ``GUE`` take none.
+
+    Examples
+    --------
+    >>> Quantity("ntk") is Quantity.NTK, Quantity.GUE.is_tree, [q.value for q in Quantity if q.is_tree]
+    (True, False, ['covariance', 'ntk', 'fourpoint'])
+    """
+
+    COVARIANCE = "covariance"
+    NTK = "ntk"
+    FOURPOINT = "fourpoint"
+    JACOBIAN = "jacobian"
+    TRACE = "trace"
+    GUE = "gue"
+
+    @property
+    def is_tree(self) -> bool:
+        """True for the quantities of the tree expansion of a network (covariance, ntk, fourpoint)."""
+        return self in (Quantity.COVARIANCE, Quantity.NTK, Quantity.FOURPOINT)
+
+    @property
+    def takes_arch(self) -> bool:
+        """False for trace words of Ginibre products and GUE, which take no architecture."""
+        return self not in (Quantity.TRACE, Quantity.GUE)
+
+
+def check_quantity(quantity: Quantity | str, arch=None, order: int | None = None, *, p: int | None = None, ensemble=None) -> None:
     """Refuse a quantity / architecture / order / p / ensemble combination that means nothing.
 
     Cheap checks only (no enumeration, no size estimate): ``trace`` and ``gue`` take no
@@ -119,13 +151,13 @@ def check_quantity(quantity: str, arch=None, order: int | None = None, *, p: int
     ...
     graphexp_db.errors.SpecError: --p must be an integer from 1 to 16 (number of Ginibre factors), got 0
     """
-    tree = ("covariance", "ntk", "fourpoint")
-    known = tree + ("jacobian", "trace", "gue")
-    if quantity not in known:
-        raise SpecError(f"unknown quantity {str(quantity)[:40]!r} (expected one of {', '.join(known)})")
-    if quantity in ("trace", "gue") and arch is not None:
+    if quantity not in Quantity.__members__.values():
+        raise SpecError(f"unknown quantity {str(quantity)[:40]!r} (expected one of {', '.join(Quantity)})")
+    quantity = Quantity(quantity)
+    tree = tuple(q for q in Quantity if q.is_tree)
+    if not quantity.takes_arch and arch is not None:
         raise SpecError(f"quantity {quantity} takes no architecture (drop --arch)")
-    if quantity not in ("trace", "gue") and arch is None:
+    if quantity.takes_arch and arch is None:
         raise SpecError(f"--arch is needed for quantity {quantity}")
     if quantity == "jacobian" and arch is not None and getattr(arch, "kind", None) != "mlp":
         raise SpecError("jacobian trace words need an mlp architecture (square net)")
