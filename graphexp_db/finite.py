@@ -54,6 +54,7 @@ from .graph_sums import (  # re-exported: the graph route lives in graph_sums
 from .limits import nngp_limit, ntk_limit
 from .pair import count_pairings
 from .spec import SpecError, parse_activation, parse_arch, parse_ensemble
+from .surfaces import Surface
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -209,7 +210,8 @@ def ginibre_genus_table(k_max: int, ensemble="gaussian", *, limit: int = DEFAULT
     for k in range(1, k_max + 1):
         row: dict[str, int] = defaultdict(int)
         for (_e, surface, _f), w in graph_terms(trace_word_graph(1, k), ens).items():
-            row[surface[1:] if surface.startswith("S") else surface] += int(w)
+            genus = Surface.parse(surface).genus
+            row[surface if genus is None else str(genus)] += int(w)
         table[k] = dict(sorted(row.items()))
     return table
 

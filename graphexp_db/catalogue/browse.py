@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..surfaces import Surface
 from .frames import _columns, _frame, _isnan, _kind_of_shape, _tables, natural_key
 from .search import _AGG_SURFACES_SQL, SEARCH_COLUMNS, SORTABLE, graph_aggregates, search_graphs, search_index, search_page
 
@@ -235,7 +236,7 @@ def catalogue_options(engine) -> dict[str, list]:
         ens: set[str] = set()
         if "pairing_aggregate" in t:
             ens |= {r[0] for r in conn.execute(text("SELECT DISTINCT ensemble FROM pairing_aggregate"))}
-            genera = [int(r[0][1:]) for r in conn.execute(text(_AGG_SURFACES_SQL)) if r[0] and r[0].startswith("S") and r[0][1:].isdigit()]
+            genera = [g for r in conn.execute(text(_AGG_SURFACES_SQL)) if (g := _genus(r[0])) is not None]
             if genera:
                 opts["genus"] = [min(genera), max(genera)]
             lo, hi = conn.execute(text("SELECT MIN(n_exponent), MAX(n_exponent) FROM pairing_aggregate WHERE surface <> 'none'")).one()
@@ -375,3 +376,11 @@ def graph_detail(engine, label: str, *, max_pairings: int = 200) -> dict | None:
         if len(a):
             out["architecture"] = {k: (None if _isnan(v) else v) for k, v in a.iloc[0].to_dict().items()}
     return out
+
+
+def _genus(label: str | None) -> int | None:
+    """The genus of a stored surface label (``S<g>``), None for any other label."""
+    try:
+        return Surface.parse(label).genus if label else None
+    except ValueError:   # 'none' (no surface data)
+        return None
