@@ -119,10 +119,11 @@ def series(arch, activation, xs, quantity: str, *, max_order: int | None = None,
     ----------
     arch : MLPSpec or DagSpec
     activation : activation spec; polynomial activations give exact Fractions
-    xs : one input (``fourpoint``) or two (``covariance``, ``ntk``, ``fourpoint-mixed``), each a
-        sequence of exact numbers (Fractions) or floats
-    quantity : ``covariance`` (E[f(x) f(y)]), ``ntk`` (E[Theta(x, y)]), ``fourpoint``
-        (E[f^4] - 3 E[f^2]^2 at x) or ``fourpoint-mixed`` (the connected (x, x, y, y) function)
+    xs : one input (``fourpoint``, ``variance``) or two (``covariance``, ``ntk``, ``fourpoint-mixed``),
+        each a sequence of exact numbers (Fractions) or floats
+    quantity : ``covariance`` (E[f(x) f(y)]), ``variance`` (E[f(x)^2], one site: the covariance at
+        y = x, which relu needs), ``ntk`` (E[Theta(x, y)]), ``fourpoint`` (E[f^4] - 3 E[f^2]^2 at x)
+        or ``fourpoint-mixed`` (the connected (x, x, y, y) function)
     max_order : keep ``N^0 .. N^-max_order`` (exact through that order); ``None``: all (polynomials)
     resolution : quadrature refinement (non-exact oracles)
 
