@@ -37,7 +37,7 @@ def draw_operator_graph(graph_json: dict, title: str = ""):
         try:
             pos = nx.multipartite_layout(G, subset_key="layer", align="horizontal")
             pos = {k: (v[0], -v[1]) for k, v in pos.items()}
-        except Exception:
+        except (KeyError, ValueError, nx.NetworkXException):   # nodes without a layer: no layered layout
             pos = nx.spring_layout(G, seed=1)
     colours = [_KIND_COLOUR.get(G.nodes[n]["kind"], "#999999") for n in G.nodes]
     nx.draw_networkx_nodes(G, pos, node_color=colours, node_size=520, ax=ax)

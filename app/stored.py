@@ -48,10 +48,11 @@ def _tables(engine) -> set[str]:
 
 def _columns(engine, table: str) -> set[str]:
     from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
 
     try:
         return {col["name"] for col in inspect(engine).get_columns(table)}
-    except Exception:
+    except SQLAlchemyError:   # no such table in an older or partial catalogue
         return set()
 
 

@@ -236,12 +236,9 @@ def _search(ctl: dict) -> None:
     event = st.dataframe(view, hide_index=True, width="stretch", column_config=cfg, on_select="rerun", selection_mode="single-row", key="results",
                          height=min(38 + 35 * len(view), 720))
     picked = None
-    try:
-        rows = event.selection.rows
-        if rows:
-            picked = view.iloc[rows[0]]["label"]
-    except Exception:
-        pass
+    rows = getattr(getattr(event, "selection", None), "rows", None) or []   # no selection support / none picked
+    if rows and rows[0] < len(view):
+        picked = view.iloc[rows[0]]["label"]
     st.download_button("Download this page (CSV)", view.to_csv(index=False), file_name=f"graphs-page{page}.csv", mime="text/csv", key="dl_results")
     st.selectbox("Open detail of", ["—"] + list(view["label"]), key="open_label", help=W["open_label"], on_change=_open_from_select)
     if picked:

@@ -15,6 +15,7 @@ import bounded
 import common as c
 import stored
 from graphexp_db import definitions
+from graphexp_db.errors import GraphexpError
 
 W = definitions.WIDGETS
 st.title("Transition to linearity")
@@ -81,7 +82,7 @@ def _fit(x, y, yerr):
 
     try:
         return fit_power_law(x, y, yerr)
-    except Exception as err:  # fewer than two positive points
+    except GraphexpError as err:  # fewer than two positive points
         return {"error": c.one_line(err)}
 
 
