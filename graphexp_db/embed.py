@@ -46,7 +46,43 @@ _SENTINEL = np.iinfo(np.int32).max
 
 @dataclass
 class BatchEmbedding:
-    """Arrays over a batch of pairings (host numpy arrays)."""
+    """Arrays over a batch of pairings (host numpy arrays).
+
+    Every array has the batch size B as its first axis.  Words fill the ribbon-graph fields (``F``,
+    ``genus``, ``crosscaps``, ``orientable``; the last three are None for cumulant blocks); trees
+    glued at the root leave them None and give the quotient graph's V, E, chi.
+
+    Attributes
+    ----------
+    labels : numpy.ndarray
+        (B, S) class label of every slot (the smallest slot of its index class).
+    n_classes : numpy.ndarray
+        Number of hidden (N-dimensional) index classes.
+    n_exponent : numpy.ndarray
+        Exponent e of the pairing's N^e.
+    V, E : numpy.ndarray
+        Vertices and edges of the ribbon graph (words) or quotient graph (trees).
+    F : numpy.ndarray or None
+        Faces of the ribbon graph (= index classes); None for trees.
+    chi : numpy.ndarray
+        Euler characteristic V - E + F (words) or V - E of the quotient graph (trees).
+    genus, crosscaps : numpy.ndarray or None
+        Genus (-1 when non-orientable) and crosscaps (0 when orientable) of the surface.
+    orientable : numpy.ndarray or None
+        False when a real W is paired with W (a twisted pair).
+    crossing : numpy.ndarray
+        Pairs joining different trees (the NTK marking count).
+    signature : numpy.ndarray
+        (B, S) sorted class codes (input moments and D-marks), padded with ``_SENTINEL``.
+
+    Examples
+    --------
+    >>> from graphexp_db.expand import trace_word_graph
+    >>> from graphexp_db.pair import PairingSpace
+    >>> b = embed_batch(trace_word_graph(1, 2), PairingSpace(trace_word_graph(1, 2)).unrank(0, 3))
+    >>> b.chi.tolist(), b.orientable.tolist(), b.crosscaps.tolist()   # a sphere, a projective plane, a sphere
+    ([2, 1, 2], [True, False, True], [0, 1, 0])
+    """
 
     labels: np.ndarray  # (B, S) class label of every slot
     n_classes: np.ndarray  # hidden (N-dimensional) classes
@@ -123,6 +159,34 @@ def embed_batch(graph: OperatorGraph, P, *, blocks_next=None, xp=None) -> BatchE
     For cumulant partitions pass ``blocks_next`` (B, n_edges; the next edge of e's block, cyclically
     in increasing order) instead of partners (``P`` may then be ``None``); blocks of size > 2 have
     no orientation data.
+
+    Parameters
+    ----------
+    graph : OperatorGraph
+        The operator graph.
+    P : array_like or None
+        (B, n_edges) integer partner maps, e.g. from :meth:`graphexp_db.pair.PairingSpace.unrank`;
+        numpy or cupy.
+    blocks_next : array_like, optional
+        (B, n_edges) cyclic successors within cumulant blocks, instead of ``P``.
+    xp : module, optional
+        Array namespace for the label propagation; None takes the input's.
+
+    Returns
+    -------
+    BatchEmbedding
+        The embedding data of every pairing, as host numpy arrays.
+
+    Examples
+    --------
+    >>> from graphexp_db.expand import gue_graph, trace_word_graph
+    >>> from graphexp_db.pair import PairingSpace
+    >>> space = PairingSpace(gue_graph(3))
+    >>> sorted(embed_batch(space.graph, space.unrank(0, space.total)).genus.tolist())  # 5 planar, 10 tori
+    [0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
+    >>> b = embed_batch(trace_word_graph(1, 2), None, blocks_next=np.array([[1, 2, 3, 0]]))  # one block of 4
+    >>> b.chi.tolist(), b.orientable
+    ([0], None)
     """
     if xp is None:
         from .backend import array_namespace
@@ -235,10 +299,27 @@ def surface_codes(b: BatchEmbedding) -> np.ndarray:
     """Integer surface code per pairing: genus g (orientable), CROSSCAP + crosscaps, CUMULANT + chi (cumulant
     blocks, no orientation data), 0 for quotient graphs of trees.
 
+    Parameters
+    ----------
+    b : BatchEmbedding
+        A batch from :func:`embed_batch`.
+
+    Returns
+    -------
+    numpy.ndarray
+        One integer code per pairing; :func:`graphexp_db.surfaces.surface_text` names it.
+
+    Examples
+    --------
     >>> from graphexp_db.expand import gue_graph
     >>> from graphexp_db.pair import PairingSpace
     >>> surface_codes(embed_batch(gue_graph(2), PairingSpace(gue_graph(2)).unrank(0, 3))).tolist()
     [0, 1, 0]
+    >>> from graphexp_db.expand import trace_word_graph
+    >>> from graphexp_db.surfaces import CROSSCAP
+    >>> codes = surface_codes(embed_batch(trace_word_graph(1, 2), PairingSpace(trace_word_graph(1, 2)).unrank(0, 3)))
+    >>> codes.tolist() == [0, CROSSCAP + 1, 0]
+    True
     """
     if b.F is None:
         return np.zeros_like(b.n_exponent)
@@ -256,6 +337,39 @@ def aggregate(graph: OperatorGraph, b: BatchEmbedding, *, weights=None, marked: 
     weights every pairing by its crossing pairs (NTK).  ``weights`` are per-pairing cumulant weights.
     ``census``, when given, receives the bare number of pairings (or partitions, unweighted)
     per ``(n_exponent, surface)``.
+
+    Parameters
+    ----------
+    graph : OperatorGraph
+        The operator graph of the batch (its monomial, coefficient and rational factor multiply
+        every term).
+    b : BatchEmbedding
+        The embedded batch.
+    weights : sequence of Fraction, optional
+        Per-pairing weights; None counts each pairing once.
+    marked : bool
+        Weight every pairing by its crossing pairs (NTK).
+    census : dict, optional
+        Receives pairing counts per ``(n_exponent, surface)``, added to existing ones.
+
+    Returns
+    -------
+    dict
+        ``{(n_exponent, surface, factors): weight}``: ``surface`` a text such as ``S1``, ``N1``,
+        ``X0`` (cumulant blocks) or ``Q`` (trees), ``factors`` a sorted tuple of (symbol, power),
+        ``weight`` an exact nonzero Fraction.
+
+    Examples
+    --------
+    >>> from graphexp_db.expand import gue_graph, trace_word_graph
+    >>> from graphexp_db.pair import PairingSpace
+    >>> census = {}
+    >>> terms = aggregate(gue_graph(3), embed_batch(gue_graph(3), PairingSpace(gue_graph(3)).unrank(0, 15)), census=census)
+    >>> sorted(terms.items()), census   # tr H^6: 5 + 10 N^-2
+    ([((-2, 'S1', ()), Fraction(10, 1)), ((0, 'S0', ()), Fraction(5, 1))], {(-2, 'S1'): 10, (0, 'S0'): 5})
+    >>> b = embed_batch(trace_word_graph(1, 2), None, blocks_next=np.array([[1, 2, 3, 0]]))
+    >>> aggregate(trace_word_graph(1, 2), b, weights=[Fraction(-2)])   # kappa_4 = -2 (Rademacher)
+    {(-1, 'X0', ()): Fraction(-2, 1)}
     """
     keys = np.column_stack([b.n_exponent, b.crossing if marked else np.zeros_like(b.n_exponent), surface_codes(b), b.signature])
     return aggregate_keys(graph, keys, tree=b.F is None, weights=weights, marked=marked, census=census)
@@ -268,9 +382,38 @@ def aggregate_keys(graph: OperatorGraph, keys: np.ndarray, *, tree: bool, weight
 
     ``weighted_census`` counts ``weights`` (orbit multiplicities) instead of rows in ``census``.
 
+    Parameters
+    ----------
+    graph : OperatorGraph
+        The operator graph of the keys.
+    keys : numpy.ndarray
+        Integer key rows, one per pairing.
+    tree : bool
+        True for trees glued at the root (surface ``Q``), False for words (surface from the code).
+    weights : sequence of Fraction, optional
+        Per-row weights; None counts each row once.
+    marked : bool
+        Weight every row by its crossing column (NTK).
+    census : dict, optional
+        Receives counts per ``(n_exponent, surface)``, added to existing ones.
+    weighted_census : bool
+        Count ``weights`` instead of rows in ``census``.
+
+    Returns
+    -------
+    dict
+        ``{(n_exponent, surface, factors): weight}`` as :func:`aggregate` gives.
+
+    Examples
+    --------
     >>> from graphexp_db.expand import gue_graph
     >>> sorted(aggregate_keys(gue_graph(2), np.array([[0, 0, 0], [-2, 0, 1], [0, 0, 0]]), tree=False).items())
     [((-2, 'S1', ()), Fraction(1, 1)), ((0, 'S0', ()), Fraction(2, 1))]
+    >>> census = {}
+    >>> _ = aggregate_keys(gue_graph(2), np.array([[0, 0, 0], [-2, 0, 1]]), tree=False, weights=[Fraction(2), Fraction(1)],
+    ...                    census=census, weighted_census=True)   # two orbit representatives, sizes 2 and 1
+    >>> census
+    {(-2, 'S1'): Fraction(1, 1), (0, 'S0'): Fraction(2, 1)}
     """
     out: dict[tuple, Fraction] = defaultdict(Fraction)
     if len(keys) == 0:
@@ -327,7 +470,32 @@ def _unique_rows(keys: np.ndarray):
 
 
 def evaluate_factors(factors, values: dict[str, Fraction]) -> Fraction:
-    """Exact value of a product of symbols (``c<k>``, ``sw``, ``sb``, ``S<a>_<b>``, ``mu<l>_<j>``)."""
+    """Exact value of a product of symbols (``c<k>``, ``sw``, ``sb``, ``S<a>_<b>``, ``mu<l>_<j>``).
+
+    Parameters
+    ----------
+    factors : iterable of (str, int)
+        (symbol, power) pairs, as in the ``factors`` of a term key.
+    values : dict
+        Exact value of every symbol that occurs.
+
+    Returns
+    -------
+    Fraction
+        The product of ``values[symbol] ** power``.
+
+    Raises
+    ------
+    KeyError
+        When a symbol has no value.
+
+    Examples
+    --------
+    >>> evaluate_factors((("c1", 2), ("sw", 4)), {"c1": Fraction(1, 2), "sw": Fraction(2)})   # 1/4 * 16
+    Fraction(4, 1)
+    >>> evaluate_factors((), {})
+    Fraction(1, 1)
+    """
     out = Fraction(1)
     for sym, power in factors:
         out *= values[sym] ** power
@@ -337,8 +505,26 @@ def evaluate_factors(factors, values: dict[str, Fraction]) -> Fraction:
 def format_term(weight: Fraction, factors, n_exponent: int) -> str:
     """Human-readable ``2 * c1^2 * sw^4 * S1_1 * N^-1``.
 
+    Parameters
+    ----------
+    weight : Fraction
+        The exact coefficient.
+    factors : iterable of (str, int)
+        (symbol, power) pairs; power 1 is written without ``^``.
+    n_exponent : int
+        Exponent of N; 0 leaves N out.
+
+    Returns
+    -------
+    str
+        The factors joined by `` * ``.
+
+    Examples
+    --------
     >>> format_term(Fraction(2), (("c1", 2), ("sw", 4)), -1)
     '2 * c1^2 * sw^4 * N^-1'
+    >>> format_term(Fraction(-1, 2), (("S1_1", 1),), 0)
+    '-1/2 * S1_1'
     """
     parts = [str(weight)]
     parts += [s if p == 1 else f"{s}^{p}" for s, p in factors]
@@ -349,7 +535,43 @@ def format_term(weight: Fraction, factors, n_exponent: int) -> str:
 
 @dataclass(frozen=True)
 class Embedding:
-    """Embedding data of one pairing (what the catalogue stores per orbit representative)."""
+    """Embedding data of one pairing (what the catalogue stores per orbit representative).
+
+    Attributes
+    ----------
+    kind : str
+        ``ribbon`` (words) or ``quotient`` (trees glued at the root).
+    V, E : int
+        Vertices and edges of the ribbon or quotient graph.
+    F : int or None
+        Faces of the ribbon graph; None for quotient graphs.
+    chi : int
+        Euler characteristic.
+    genus : int or None
+        Genus of an orientable ribbon graph; None otherwise.
+    crosscaps : int or None
+        Crosscaps of a ribbon graph (0 when orientable); None for quotient graphs.
+    orientable : bool or None
+        Whether the ribbon graph is orientable; None for quotient graphs.
+    n_exponent : int
+        Exponent e of N^e.
+    leading : bool
+        ``n_exponent == 0`` (contributes at infinite width).
+    quotient_edges : tuple of (int, int, str)
+        One edge per pair: (class of the row end, class of the col end or a negative leaf id,
+        matrix).
+    surface : str
+        ``S<g>``, ``N<h>``, ``X<chi>`` or ``Q``.
+    quotient_certificate : str
+        Canonical certificate of the quotient graph (pynauty).
+
+    Examples
+    --------
+    >>> from graphexp_db.expand import trace_word_graph
+    >>> e = embed_one(trace_word_graph(1, 2), ((0, 2), (1, 3)))   # W paired with W: a twisted pair
+    >>> e.kind, e.chi, e.orientable, e.crosscaps, e.surface, e.n_exponent
+    ('ribbon', 1, False, 1, 'N1', -1)
+    """
 
     kind: str
     V: int
@@ -392,9 +614,26 @@ def quotient_certificate(graph: OperatorGraph, labels, qedges) -> str:
 def embed_one(graph: OperatorGraph, pairs: tuple[tuple[int, int], ...]) -> Embedding:
     """Embedding of a single pairing given as edge pairs.
 
+    Parameters
+    ----------
+    graph : OperatorGraph
+        The operator graph.
+    pairs : tuple of (int, int)
+        The pairing as edge pairs, e.g. from :meth:`graphexp_db.pair.PairingSpace.pairs`.
+
+    Returns
+    -------
+    Embedding
+        Its embedding data, with the quotient graph's edges and certificate.
+
+    Examples
+    --------
     >>> from graphexp_db.expand import gue_graph
     >>> embed_one(gue_graph(2), ((0, 2), (1, 3))).genus
     1
+    >>> e = embed_one(gue_graph(2), ((0, 1), (2, 3)))
+    >>> e.surface, e.V, e.E, e.F, e.leading   # planar: chi = 1 - 2 + 3
+    ('S0', 1, 2, 3, True)
     """
     P = np.arange(graph.n_edges, dtype=np.int32)[None, :].copy()
     for a, c in pairs:

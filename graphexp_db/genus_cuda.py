@@ -86,7 +86,46 @@ extern "C" __global__ void pairing_keys(
 
 def gpu_pairing_keys(xp, st, start: int, stop: int) -> np.ndarray:
     """Key rows of the ranks ``[start, stop)`` (only the fixed part: the caller embeds graphs with a
-    signature, input moments or D-marks, on the host); ``st`` is the driver's ``_Static``."""
+    signature, input moments or D-marks, on the host); ``st`` is the driver's ``_Static``.
+
+    The source ``_CUDA_SRC`` is compiled with ``MAXN`` / ``MAXS`` set to the graph's numbers of
+    edges and slots (the per-thread arrays), and its entry point ``pairing_keys`` runs one thread
+    per rank in blocks of 256: it unranks the pairing with the mixed radices of ``st``, joins the
+    index classes by union-find and writes the first ``KEY_FIXED`` columns of the row.
+
+    Parameters
+    ----------
+    xp : module
+        The cupy namespace (``RawKernel``, device arrays); the call needs a CUDA GPU.
+    st : graphexp_db.genus_kernel._Static
+        The graph and its pairing space as flat int arrays (group kinds, sizes and edge lists,
+        edge ends, hidden slots, 1/sqrt(N) edges, trees, flips, flags) and the key ``width``.
+    start, stop : int
+        The rank range, already clipped to the pairing space.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 host array of shape (stop - start, ``st.width``), equal to the CPU
+        :func:`graphexp_db.genus_kernel.pairing_keys` on the first ``KEY_FIXED`` columns (the
+        signature columns, present only when ``st`` has special slots, are not written).
+
+    Examples
+    --------
+    What the host side prepares for tr H^4 (one group of 3 pairings), and the rows the GPU returns
+    for its ranks, as the CPU kernel computes them:
+
+    >>> from graphexp_db.expand import gue_graph
+    >>> from graphexp_db.genus_kernel import _Static, pairing_keys
+    >>> from graphexp_db.pair import PairingSpace
+    >>> st = _Static(gue_graph(2), PairingSpace(gue_graph(2)))
+    >>> st.g_size.tolist(), st.rows.tolist(), st.cols.tolist(), st.width
+    ([3], [0, 1, 2, 3], [1, 2, 3, 0], 5)
+    >>> 'extern "C" __global__ void pairing_keys(' in _CUDA_SRC
+    True
+    >>> pairing_keys(gue_graph(2), start=0, stop=3).tolist()   # gpu_pairing_keys(cupy, st, 0, 3) too
+    [[0, 0, 0, 2, 3], [-2, 0, 1, 0, 1], [0, 0, 0, 2, 3]]
+    """
     from .backend import to_numpy
 
     n, S = st.graph.n_edges, st.graph.n_slots

@@ -58,7 +58,16 @@ ORBIT_MIN = 1 << 16  # whole spaces of cyclic words at least this large are summ
 def compiled_available() -> bool:
     """True when numba imports (the compiled CPU kernel); else the numpy reference path is used.
 
-    >>> isinstance(compiled_available(), bool)
+    Returns
+    -------
+    bool
+        Whether the compiled kernels run: numba is installed and ``GRAPHEXP_NO_NUMBA`` is not set.
+        Results are the same either way, key for key.
+
+    Examples
+    --------
+    >>> from graphexp_db.genus_numba import numba
+    >>> compiled_available() == (numba is not None)
     True
     """
     return _numba() is not None
@@ -187,11 +196,41 @@ def pairing_keys(graph: OperatorGraph, ensemble="gaussian", start: int = 0, stop
 
     ``xp`` = cupy runs the CUDA kernel; ``compiled=False`` (or no numba) uses the numpy reference.
 
+    Parameters
+    ----------
+    graph : OperatorGraph
+        The operator graph.
+    ensemble : str or Ensemble
+        Weight ensemble of the pairing space (``gaussian``, ``complex``; GUE graphs pair H with H).
+    start, stop : int
+        The rank range of :class:`~graphexp_db.pair.PairingSpace` (``stop=None``: to the end; both
+        are clipped to the space).
+    xp : module, optional
+        Array namespace: None or numpy runs on the CPU, cupy runs the CUDA kernel
+        (:func:`graphexp_db.genus_cuda.gpu_pairing_keys`; graphs with a signature are embedded on
+        the host).
+    compiled : bool
+        False forces the numpy reference path (:func:`graphexp_db.embed.embed_batch`).
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 array of shape (stop - start, ``KEY_FIXED`` + K), one row per rank: N-exponent,
+        crossing pairs (joining different trees), surface code (genus g, ``CROSSCAP`` + crosscaps,
+        0 for trees), chi, hidden index classes, then the K smallest class codes of the signature
+        (K = the number of input slots and D-marked slots; 0 for words).
+
     Examples
     --------
-    >>> from graphexp_db.expand import gue_graph
+    >>> from graphexp_db.expand import gue_graph, trace_word_graph
     >>> pairing_keys(gue_graph(2))[:, :5].tolist()   # genus 0, 1, 0
     [[0, 0, 0, 2, 3], [-2, 0, 1, 0, 1], [0, 0, 0, 2, 3]]
+    >>> from graphexp_db.surfaces import CROSSCAP
+    >>> keys = pairing_keys(trace_word_graph(1, 2))   # real Ginibre: one twisted pairing, a crosscap
+    >>> keys[:, 2].tolist() == [0, CROSSCAP + 1, 0] and bool((keys == pairing_keys(trace_word_graph(1, 2), compiled=False)).all())
+    True
+    >>> pairing_keys(gue_graph(3), start=3, stop=6)[:, 0].tolist()   # ranks 3..5 of tr H^6: genus 1
+    [-2, -2, -2]
     """
     space = PairingSpace(graph, ensemble)
     stop = space.total if stop is None else min(stop, space.total)
@@ -216,9 +255,33 @@ def pairing_keys(graph: OperatorGraph, ensemble="gaussian", start: int = 0, stop
 def partner_keys(graph: OperatorGraph, P=None, *, blocks_next=None, compiled: bool = True) -> np.ndarray:
     """Key rows for explicit partner maps ``P`` (B, n_edges) or cumulant blocks ``blocks_next``.
 
+    Parameters
+    ----------
+    graph : OperatorGraph
+        The operator graph.
+    P : array_like, optional
+        Integer array (B, n_edges), ``P[b, e]`` the partner of edge e in pairing b.
+    blocks_next : array_like, optional
+        Instead of ``P``, for cumulant partitions: (B, n_edges), the next edge of e's block
+        (cyclically, in increasing order), as :func:`graphexp_db.embed.embed_batch` takes it.
+    compiled : bool
+        False forces the numpy reference path.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 key rows, one per row of the input, laid out as in :func:`pairing_keys`; a block of
+        size > 2 has no orientation, its surface code is ``CUMULANT`` + chi.
+
+    Examples
+    --------
     >>> from graphexp_db.expand import trace_word_graph
     >>> partner_keys(trace_word_graph(1, 1), np.array([[1, 0]]))[:, :3].tolist()
     [[0, 0, 0]]
+    >>> from graphexp_db.surfaces import CUMULANT
+    >>> key = partner_keys(trace_word_graph(1, 2), blocks_next=np.array([[1, 2, 3, 0]]))  # one block of 4
+    >>> key[0, :3].tolist() == [-1, 0, CUMULANT + 0]
+    True
     """
     T = np.asarray(P if P is not None else blocks_next, dtype=np.int32)
     if not compiled or _numba() is None:
@@ -236,9 +299,37 @@ def keys_terms(graph: OperatorGraph, keys: np.ndarray, *, weights=None, marked: 
     """Exact terms ``{(n_exponent, surface, factors): weight}`` of key rows (as
     :func:`graphexp_db.embed.aggregate` gives for the same pairings).
 
-    >>> from graphexp_db.expand import gue_graph
-    >>> sorted(keys_terms(gue_graph(2), pairing_keys(gue_graph(2))).items())
+    Parameters
+    ----------
+    graph : OperatorGraph
+        The operator graph the keys belong to (its monomial, coefficient and rational factor
+        multiply every term).
+    keys : numpy.ndarray
+        Key rows from :func:`pairing_keys` or :func:`partner_keys`.
+    weights : sequence of Fraction, optional
+        Per-row weights (cumulant weights of partitions); None counts each row once.
+    marked : bool
+        Weight every row by its crossing pairs (NTK marking); otherwise the crossing column is
+        ignored.
+    census : dict, optional
+        Receives the number of rows per ``(n_exponent, surface)`` (added to existing counts).
+
+    Returns
+    -------
+    dict
+        ``{(n_exponent, surface, factors): weight}`` with exact Fraction weights, zeros dropped.
+
+    Examples
+    --------
+    >>> from graphexp_db.expand import gue_graph, trace_word_graph
+    >>> census = {}
+    >>> sorted(keys_terms(gue_graph(2), pairing_keys(gue_graph(2)), census=census).items())
     [((-2, 'S1', ()), Fraction(1, 1)), ((0, 'S0', ()), Fraction(2, 1))]
+    >>> census
+    {(-2, 'S1'): 1, (0, 'S0'): 2}
+    >>> keys = partner_keys(trace_word_graph(1, 2), blocks_next=np.array([[1, 0, 3, 2], [1, 2, 3, 0]]))
+    >>> sorted(keys_terms(trace_word_graph(1, 2), keys, weights=[Fraction(1), Fraction(-2)]).items())
+    [((-1, 'X0', ()), Fraction(-2, 1)), ((0, 'X2', ()), Fraction(1, 1))]
     """
     from .embed import aggregate_keys
 
@@ -259,9 +350,39 @@ def pairing_terms(graph: OperatorGraph, ensemble="gaussian", *, marked: bool = F
     pairings is summed over rotation orbits (:func:`orbit_terms`, the same exact terms); rank
     ranges (the unit of distributed work) always enumerate every pairing in the range.
 
-    >>> from graphexp_db.expand import trace_word_graph
+    Parameters
+    ----------
+    graph : OperatorGraph
+        The operator graph.
+    ensemble : str or Ensemble
+        Weight ensemble of the Wick pairings (``gaussian``, ``complex``).
+    marked : bool
+        Weight every pairing by its crossing pairs (NTK marking).
+    census : dict, optional
+        Receives the number of pairings per ``(n_exponent, surface)``.
+    start, stop : int
+        The rank range (``stop=None``: to the end of the space).
+    xp : module, optional
+        Array namespace of :func:`pairing_keys` (cupy: the CUDA kernel).
+    chunk : int
+        Ranks per batch of key rows (memory only).
+
+    Returns
+    -------
+    dict
+        ``{(n_exponent, surface, factors): weight}`` with exact Fraction weights.
+
+    Examples
+    --------
+    >>> from graphexp_db.expand import gue_graph, trace_word_graph
     >>> sorted(pairing_terms(trace_word_graph(1, 2)).items())   # real Ginibre: 2 + 1/N
     [((-1, 'N1', ()), Fraction(1, 1)), ((0, 'S0', ()), Fraction(2, 1))]
+    >>> census = {}
+    >>> terms = pairing_terms(gue_graph(4), census=census)   # Harer-Zagier: 14 + 70 N^-2 + 21 N^-4
+    >>> census
+    {(-4, 'S2'): 21, (-2, 'S1'): 70, (0, 'S0'): 14}
+    >>> terms[(-2, 'S1', ())]
+    Fraction(70, 1)
     """
     total = count_pairings(graph, ensemble)
     stop = total if stop is None else min(stop, total)
@@ -297,6 +418,30 @@ def orbit_terms(graph: OperatorGraph, ensemble="gaussian", *, census: dict | Non
     whole space, with the same census of pairings), so rank ranges remain the unit of distributed
     work.  The first offset of a representative is its smallest, so a GUE representative has edge
     0 paired at distance ``<= n/2``: the ranks beyond (:func:`orbit_ranks`) are never visited.
+
+    Parameters
+    ----------
+    graph : OperatorGraph
+        A one-trace cyclic word: ``gue_graph(n)`` or ``trace_word_graph(1, k)``.
+    ensemble : str or Ensemble
+        ``gaussian`` for GUE graphs, ``complex`` for trace words.
+    census : dict, optional
+        Receives the number of pairings (orbit sizes summed) per ``(n_exponent, surface)``.
+    start, stop : int
+        The rank range whose representatives are summed (``stop=None``: to the end).
+    chunk : int
+        Ranks per batch on the numpy reference path (memory only).
+
+    Returns
+    -------
+    dict
+        ``{(n_exponent, surface, factors): weight}`` with exact Fraction weights; empty when the
+        range holds no representative.
+
+    Raises
+    ------
+    SpecError
+        When the word has no rotation symmetry of this kind (e.g. a real Ginibre word).
 
     Examples
     --------
@@ -341,6 +486,21 @@ def orbit_ranks(graph: OperatorGraph, ensemble="gaussian") -> int | None:
     (the ranks its rank ranges cover), or None unless the word is an orientable cyclic word whose
     orbit sums the compiled kernel does (one trace, one group of letters, rotations as automorphisms).
 
+    Parameters
+    ----------
+    graph : OperatorGraph
+        The operator graph.
+    ensemble : str or Ensemble
+        Weight ensemble of the pairing space.
+
+    Returns
+    -------
+    int or None
+        For GUE ``tr H^(2m)``, m (2m - 3)!!: the ranks whose leading digit pairs edge 0 at distance
+        <= m; the whole space (k!) for complex ``tr (W W^*)^k``; None for other graphs.
+
+    Examples
+    --------
     >>> from graphexp_db.expand import gue_graph, trace_word_graph
     >>> orbit_ranks(gue_graph(5)), orbit_ranks(trace_word_graph(1, 3), "complex"), orbit_ranks(trace_word_graph(1, 3))
     (525, 6, None)

@@ -56,7 +56,31 @@ __all__ = [
 @dataclass(frozen=True)
 class Group:
     """Edges of one matrix.  ``matching``: perfect matchings of ``left``;
-    ``bijection``: bijections ``left`` -> ``right`` (complex W with conj W)."""
+    ``bijection``: bijections ``left`` -> ``right`` (complex W with conj W).
+
+    Parameters
+    ----------
+    kind : str
+        ``"matching"`` (real Gaussian W with W, GUE H with H) or ``"bijection"`` (complex W with
+        conj W).
+    left : tuple of int
+        Edge indices of the matrix in its graph; for a bijection, the plain (unconjugated) edges.
+    right : tuple of int
+        For a bijection, the conjugated edges; empty for a matching.
+
+    Attributes
+    ----------
+    size : int
+        Number of pairings of the group: (m - 1)!! perfect matchings of m = len(left) edges (0 when
+        m is odd), or m! bijections when len(left) == len(right) == m (else 0).
+
+    Examples
+    --------
+    >>> Group("matching", (0, 1, 2, 3)).size, Group("matching", (0, 1, 2)).size  # 3!!, odd
+    (3, 0)
+    >>> Group("bijection", (0, 2, 4), (1, 3, 5)).size  # 3!
+    6
+    """
 
     kind: str
     left: tuple[int, ...]
@@ -70,7 +94,35 @@ class Group:
 
 
 def pairing_groups(graph: OperatorGraph, ensemble: str | Ensemble = "gaussian") -> tuple[Group, ...]:
-    """Split the edges of ``graph`` into independent pairing groups (one per matrix)."""
+    """Split the edges of ``graph`` into independent pairing groups (one per matrix).
+
+    Parameters
+    ----------
+    graph : OperatorGraph
+        The operator graph whose edges are paired.
+    ensemble : str or Ensemble
+        Weight ensemble; complex weights (``"complex"``) on a non-hermitian graph give bijection
+        groups, every other ensemble gives matching groups.
+
+    Returns
+    -------
+    tuple of Group
+        One group per matrix, sorted by matrix name; the number of pairings of the graph is the
+        product of their sizes.
+
+    Raises
+    ------
+    SpecError
+        For complex weights on a graph that is not a trace word (or has bias edges).
+
+    Examples
+    --------
+    >>> from graphexp_db.expand import trace_word_graph
+    >>> [g.left for g in pairing_groups(trace_word_graph(2, 2))]  # W1 and W2, four edges each
+    [(1, 2, 5, 6), (0, 3, 4, 7)]
+    >>> pairing_groups(trace_word_graph(1, 3), "complex")
+    (Group(kind='bijection', left=(0, 2, 4), right=(1, 3, 5)),)
+    """
     ens = parse_ensemble(ensemble)
     by_mat: dict[str, list[int]] = defaultdict(list)
     for i, e in enumerate(graph.edges):
@@ -92,6 +144,21 @@ def pairing_groups(graph: OperatorGraph, ensemble: str | Ensemble = "gaussian") 
 def count_pairings(graph: OperatorGraph, ensemble: str | Ensemble = "gaussian") -> int:
     """Exact number of Wick pairings, from the letter counts alone (independent of the enumerator).
 
+    Parameters
+    ----------
+    graph : OperatorGraph
+        The operator graph.
+    ensemble : str or Ensemble
+        Weight ensemble: a matrix with n real (or GUE) edges has (n - 1)!! pairings, a complex
+        matrix with m plain and m conjugated edges has m! (0 when the counts differ or n is odd).
+
+    Returns
+    -------
+    int
+        The product over matrices of those counts; equals ``PairingSpace(graph, ensemble).total``.
+
+    Examples
+    --------
     >>> from graphexp_db.expand import trace_word_graph
     >>> count_pairings(trace_word_graph(3, 4)), count_pairings(trace_word_graph(3, 4), "complex")
     (1157625, 13824)
@@ -115,6 +182,39 @@ class PairingSpace:
 
     ``unrank(start, stop)`` returns an int32 array ``P`` of shape (stop - start, n_edges) with
     ``P[b, e]`` the partner of edge ``e`` in the pairing of rank ``start + b``.
+
+    Parameters
+    ----------
+    graph : OperatorGraph
+        The operator graph whose edges are paired.
+    ensemble : str or Ensemble
+        Weight ensemble, as in :func:`pairing_groups`.
+
+    Attributes
+    ----------
+    graph : OperatorGraph
+        The graph.
+    ensemble : Ensemble
+        The parsed ensemble.
+    groups : tuple of Group
+        The per-matrix pairing groups; the first group is the most significant digit of the rank.
+    sizes : tuple of int
+        ``len`` of each group's pairing space (the mixed radices).
+    total : int
+        Number of pairings (the product of ``sizes``).
+    n : int
+        Number of edges of the graph (the width of ``unrank``'s rows).
+
+    Examples
+    --------
+    >>> from graphexp_db.expand import trace_word_graph
+    >>> space = PairingSpace(trace_word_graph(2, 2))
+    >>> space.sizes, space.total, space.n
+    ((3, 3), 9, 8)
+    >>> space.unrank(0, 2).tolist()
+    [[3, 2, 1, 0, 7, 6, 5, 4], [4, 2, 1, 7, 0, 6, 5, 3]]
+    >>> space.pairs(1), space.rank(space.unrank(1, 2)).tolist()
+    (((0, 4), (1, 2), (3, 7), (5, 6)), [1])
     """
 
     def __init__(self, graph: OperatorGraph, ensemble: str | Ensemble = "gaussian"):
@@ -126,6 +226,19 @@ class PairingSpace:
         self.n = graph.n_edges
 
     def unrank(self, start: int, stop: int) -> np.ndarray:
+        """Partner maps of the pairings with rank in [start, stop) (``stop`` is clipped to ``total``).
+
+        Parameters
+        ----------
+        start, stop : int
+            The rank range.
+
+        Returns
+        -------
+        numpy.ndarray
+            int32 array of shape (stop - start, n); row b maps each edge to its partner in the
+            pairing of rank ``start + b``.
+        """
         stop = min(stop, self.total)
         ranks = np.arange(start, stop, dtype=np.int64)
         P = np.empty((len(ranks), self.n), dtype=np.int32)
@@ -137,6 +250,18 @@ class PairingSpace:
         return P
 
     def rank(self, P: np.ndarray) -> np.ndarray:
+        """Ranks of partner maps, the inverse of :meth:`unrank`.
+
+        Parameters
+        ----------
+        P : numpy.ndarray
+            Integer array of shape (B, n), one partner map per row.
+
+        Returns
+        -------
+        numpy.ndarray
+            int64 array of the B ranks.
+        """
         r = np.zeros(P.shape[0], dtype=np.int64)
         for group, size in zip(self.groups, self.sizes):
             r = r * size + _rank_group(group, P)
@@ -151,9 +276,31 @@ class PairingSpace:
 def iter_pairings(graph: OperatorGraph, ensemble: str | Ensemble = "gaussian", chunk: int = 65536):
     """Yield every Wick pairing of ``graph`` as a tuple of sorted edge pairs, in rank order.
 
+    Parameters
+    ----------
+    graph : OperatorGraph
+        The operator graph.
+    ensemble : str or Ensemble
+        Weight ensemble, as in :func:`pairing_groups`.
+    chunk : int
+        Number of ranks unranked per batch (memory only; the output does not depend on it).
+
+    Yields
+    ------
+    tuple of (int, int)
+        The pairing as edge pairs (a, b) with a < b, sorted by a.
+
     See Also
     --------
     count_pairings : the independent counter.
+
+    Examples
+    --------
+    >>> from graphexp_db.expand import gue_graph
+    >>> list(iter_pairings(gue_graph(2)))  # the (2*2 - 1)!! = 3 pairings of tr H^4
+    [((0, 1), (2, 3)), ((0, 2), (1, 3)), ((0, 3), (1, 2))]
+    >>> sum(1 for _ in iter_pairings(gue_graph(4), chunk=7)) == count_pairings(gue_graph(4)) == 105
+    True
     """
     space = PairingSpace(graph, ensemble)
     for start in range(0, space.total, chunk):
@@ -257,6 +404,30 @@ def iter_partitions(graph: OperatorGraph, ensemble: str | Ensemble):
     weighted by the product of cumulants kappa_|B| (kappa_2 = 1).  Gaussian ensembles give
     exactly the Wick pairings with weight 1.
 
+    Parameters
+    ----------
+    graph : OperatorGraph
+        The operator graph.
+    ensemble : str or Ensemble
+        A real ensemble (``gaussian``, ``rademacher``, ``uniform``, ``sparse:p``).
+
+    Yields
+    ------
+    tuple
+        ``(blocks, weight)``: ``blocks`` is a tuple of edge-index tuples (each of even size, the
+        first edge of a block its smallest), ``weight`` the nonzero Fraction product of cumulants.
+
+    Raises
+    ------
+    SpecError
+        For a complex ensemble.
+
+    See Also
+    --------
+    count_partitions : the independent counter (of all partitions, zero weights included).
+
+    Examples
+    --------
     >>> from graphexp_db.expand import trace_word_graph
     >>> sorted(w for _, w in iter_partitions(trace_word_graph(1, 2), "rademacher"))
     [Fraction(-2, 1), Fraction(1, 1), Fraction(1, 1), Fraction(1, 1)]
@@ -285,9 +456,23 @@ def count_partitions(graph: OperatorGraph) -> int:
     """Number of partitions of each matrix's edges into even blocks (all weights counted),
     by the recurrence a(n) = sum_{j odd} C(n-1, j) a(n-1-j) (independent of the enumerator).
 
+    Parameters
+    ----------
+    graph : OperatorGraph
+        The operator graph.
+
+    Returns
+    -------
+    int
+        The product over matrices of a(number of edges of the matrix).
+
+    Examples
+    --------
     >>> from graphexp_db.expand import trace_word_graph
-    >>> count_partitions(trace_word_graph(1, 2))
+    >>> count_partitions(trace_word_graph(1, 2))  # 3 pairings + one block of 4
     4
+    >>> count_partitions(trace_word_graph(1, 3))  # a(6) = 15 pairings + 15 {4, 2} + one block of 6
+    31
     """
     from functools import lru_cache
 
@@ -309,6 +494,21 @@ def automorphisms(graph: OperatorGraph, cap: int = 4096) -> list[np.ndarray]:
     under composition, at most ``cap`` elements: beyond it a subgroup is used, whose orbits are
     still exact orbits with exact multiplicities, only finer).
 
+    Parameters
+    ----------
+    graph : OperatorGraph
+        The operator graph.
+    cap : int
+        Most group elements to generate.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        The permutations as int32 arrays of length n_edges (edge e goes to ``perm[e]``), the
+        identity first.
+
+    Examples
+    --------
     >>> from graphexp_db.expand import gue_graph
     >>> len(automorphisms(gue_graph(3)))  # rotations of the word
     6
@@ -338,13 +538,31 @@ def orbits(space: PairingSpace, perms: list[np.ndarray], start: int = 0, stop: i
     """Orbit representatives (minimal rank) and orbit sizes of the pairings with rank in
     [start, stop) under the edge permutations ``perms`` (a group containing the identity).
 
-    Returns ``(rep_ranks, sizes)``; ``sizes.sum() == stop - start`` when the range is the whole space.
+    Parameters
+    ----------
+    space : PairingSpace
+        The pairing space of the graph.
+    perms : list of numpy.ndarray
+        Edge permutations forming a group, e.g. from :func:`automorphisms`.
+    start, stop : int
+        The rank range (``stop=None``: to the end of the space).
 
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(rep_ranks, sizes)``: the minimal rank of each orbit met in the range (sorted) and the
+        number of pairings of the range in that orbit, so ``sizes`` sums to the size of the range.
+
+    Examples
+    --------
     >>> from graphexp_db.expand import gue_graph
     >>> space = PairingSpace(gue_graph(2))
     >>> reps, sizes = orbits(space, automorphisms(gue_graph(2)))
     >>> reps.tolist(), sizes.tolist()
     ([0, 1], [2, 1])
+    >>> space = PairingSpace(gue_graph(3))
+    >>> int(orbits(space, automorphisms(gue_graph(3)))[1].sum()) == space.total == 15
+    True
     """
     stop = space.total if stop is None else stop
     P = space.unrank(start, stop)

@@ -50,7 +50,37 @@ ORBIT_LIMIT = 150_000
 
 @dataclass
 class FillSummary:
-    """What a fill did (printed by the CLI, returned by the API)."""
+    """What a fill did (printed by the CLI, returned by the API).
+
+    Attributes
+    ----------
+    shape, quantity : str
+        The expansion's shape (e.g. ``gue``, ``ginibre-p1``, an MLP's shape) and quantity.
+    order : int
+        Its order.
+    ensemble, activation : str
+        The weight ensemble and the activation ("" when none was given).
+    n_graphs : int
+        Number of operator graphs (canonical classes) of the expansion.
+    n_pairings : int
+        Total number of Wick pairings (cumulant partitions for non-Gaussian ensembles).
+    graphs_done, graphs_skipped : int
+        Graphs stored by this fill, and graphs already complete in the catalogue (resumed fills).
+    orbit_rows, aggregate_rows : int
+        Pairing-orbit rows and aggregate rows (counts by N-exponent and surface) written.
+    seconds : float
+        Wall time of the fill.
+    by_exponent : dict
+        ``{n_exponent: number of pairings}`` over every graph, stored or skipped.
+    labels : list of str
+        The graphs' labels ``<shape>.<quantity abbreviation>.o<order>.<index>``.
+
+    Examples
+    --------
+    >>> summary = FillSummary("gue", "gue", 3, "gaussian", "", 1, 15, by_exponent={0: 5, -2: 10})
+    >>> summary.to_json()["by_exponent"]   # sorted, as strings (exact beyond 2^63)
+    {'-2': '10', '0': '5'}
+    """
 
     shape: str
     quantity: str
@@ -68,6 +98,7 @@ class FillSummary:
     labels: list = field(default_factory=list)
 
     def to_json(self) -> dict:
+        """The summary as a JSON-ready dict (``by_exponent`` as strings, the first 10 labels)."""
         d = dict(self.__dict__)
         d["by_exponent"] = {str(k): str(v) for k, v in sorted(self.by_exponent.items())}
         d["labels"] = self.labels[:10]
@@ -86,6 +117,50 @@ def plan_expansion(arch, quantity: str, order: int, *, ensemble="gaussian", p: i
     unless ``force``, :func:`graphexp_db.expand.check_size` raises :class:`TooLarge`, with the
     estimate and ``--force`` in its one-line message, when the graphs are over ``GRAPH_LIMIT``, the
     pairings over ``limit`` or a trace word over ``EDGE_LIMIT`` letters.
+
+    Parameters
+    ----------
+    arch : spec or None
+        Parsed architecture (:func:`graphexp_db.spec.parse_arch`); ``None`` for ``trace``/``gue``.
+    quantity : str
+        ``covariance``, ``ntk``, ``fourpoint``, ``jacobian``, ``trace`` or ``gue``.
+    order : int
+        Order of the expansion (for ``gue``, n of tr H^(2n); for ``trace``, k of the word).
+    ensemble : str or Ensemble
+        Weight ensemble; non-Gaussian ensembles are for ``trace`` only, ``complex`` for ``trace``
+        only, ``gue`` takes ``gaussian``.
+    p : int, optional
+        Number of Ginibre factors of a ``trace`` word.
+    force : bool
+        Skip the size check.
+    limit : int
+        Most pairings allowed without ``force``.
+
+    Returns
+    -------
+    tuple
+        ``(graphs, sizes)``: ``graphs`` the list of ``(certificate, OperatorGraph)`` in label
+        order, ``sizes`` the number of Wick pairings of each (cumulant partitions, zero weights
+        included, for non-Gaussian ensembles).
+
+    Raises
+    ------
+    TooLarge
+        When the estimate is over a limit and ``force`` is false (no graph is built).
+    SpecError
+        For an ensemble the quantity does not take.
+
+    Examples
+    --------
+    >>> graphs, sizes = plan_expansion(None, "gue", 4)   # tr H^8: one graph, 7!! pairings
+    >>> len(graphs), sizes
+    (1, [105])
+    >>> plan_expansion(None, "trace", 2, p=1, ensemble="rademacher")[1]   # 3 pairings + one block of 4
+    [4]
+    >>> plan_expansion(None, "gue", 20)
+    Traceback (most recent call last):
+    ...
+    graphexp_db.errors.TooLarge: gue order 20 needs 1 operator graph and about 3.2e+23 pairings (estimated before building them), over the limit 5,000,000 pairings (use --force)
     """
     ens = parse_ensemble(ensemble)
     if quantity not in ("trace", "gue") and not ens.is_gaussian:
@@ -131,19 +206,60 @@ def fill_expansion(
         A catalogue at the current schema.
     arch : spec or str or None
         Architecture (``None`` for ``trace``/``gue``).
+    quantity : str
+        ``covariance``, ``ntk``, ``fourpoint``, ``jacobian``, ``trace`` or ``gue``.
+    order : int
+        Order of the expansion.
+    ensemble : str or Ensemble
+        Weight ensemble, as in :func:`plan_expansion`.
+    activation : str or Activation, optional
+        When given (with an architecture), contributions are also stored evaluated at its Taylor
+        coefficients and the architecture's sw, sb (inputs stay symbolic).
+    p : int, optional
+        Number of Ginibre factors (required for ``trace``).
+    budget : int
+        Most pairing-orbit rows stored per graph (aggregate rows are always stored).
+    limit : int
+        Most pairings allowed without ``force``.
+    force : bool
+        Fill even over the limits.
     progress : callable, optional
         ``progress(done_pairings, total_pairings)`` after every graph.
+    device : str
+        ``cpu``, ``gpu`` or ``auto``: the array backend of the pairing sums (recorded in provenance).
     workers, scheduler : optional
         Sum the pairings on Dask (a ``LocalCluster`` of ``workers``, or a running ``scheduler``):
         tasks are rank ranges of each graph's pairing space, so the catalogue is identical to
         the serial fill.
+    processes : bool
+        Whether a ``LocalCluster`` uses worker processes (else threads).
     plan : tuple, optional
         ``plan_expansion``'s result when the caller has already computed it (not recomputed).
+
+    Returns
+    -------
+    FillSummary
+        What was computed and written; the expansion row is marked ``complete``.
 
     Raises
     ------
     TooLarge
         when the number of pairings is over ``limit`` and ``force`` is false (nothing is written).
+    SpecError
+        For a ``trace`` expansion without ``p``, or an ensemble the quantity does not take.
+
+    Examples
+    --------
+    >>> from sqlalchemy import create_engine
+    >>> from graphexp_db.catalogue.models import Base
+    >>> engine = create_engine("sqlite://")
+    >>> Base.metadata.create_all(engine)
+    >>> s = fill_expansion(engine, None, "gue", 3)   # tr H^6: 15 pairings, 5 planar, 10 of genus 1
+    >>> s.labels, s.n_pairings, sorted(s.by_exponent.items()), s.orbit_rows, s.aggregate_rows
+    (['gue.gue.o3.1'], 15, [(-2, 10), (0, 5)], 5, 2)
+    >>> again = fill_expansion(engine, None, "gue", 3)   # resumed: the complete graph is skipped
+    >>> again.graphs_done, again.graphs_skipped
+    (0, 1)
     """
     from ..backend import device_name, get_xp
 
