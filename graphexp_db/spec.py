@@ -85,6 +85,12 @@ class Quantity(StrEnum):
     Tree quantities (``COVARIANCE``, ``NTK``, ``FOURPOINT``) need an architecture; ``JACOBIAN`` is a
     trace word of an MLP's Jacobian; ``TRACE`` (Ginibre products) and ``GUE`` take none.
 
+    Parameters
+    ----------
+    value : str
+        The name: ``covariance``, ``ntk``, ``fourpoint``, ``jacobian``, ``trace`` or ``gue``
+        (anything else raises ``ValueError``; :func:`check_quantity` turns it into a one-line SpecError).
+
     Examples
     --------
     >>> Quantity("ntk") is Quantity.NTK, Quantity.GUE.is_tree, [q.value for q in Quantity if q.is_tree]
