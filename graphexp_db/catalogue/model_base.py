@@ -13,7 +13,7 @@ from fractions import Fraction
 from typing import Annotated, Any
 
 from sqlalchemy import BigInteger, Boolean, DateTime, Dialect, Float, ForeignKey, Integer, MetaData, String, Text
-from sqlalchemy.orm import DeclarativeBase, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
@@ -30,6 +30,8 @@ __all__ = [
     "Order",
     "ArchitectureFK",
     "GraphFK",
+    "HasProvenance",
+    "Provenance",
 ]
 
 
@@ -189,3 +191,67 @@ class Base(DeclarativeBase):
         bool: Boolean(),
         dt.datetime: DateTime(timezone=True),
     }
+
+
+class HasProvenance:
+    """Mixin of every result table: a required ``provenance_id`` and a ``provenance`` relationship
+    (never lazy-loaded).
+
+    Attributes
+    ----------
+    provenance_id : int
+        The ``provenance`` row (method, code version, parameters, time, device) of the run that wrote the row.
+
+    Examples
+    --------
+    >>> from graphexp_db.catalogue.models import FiniteWidth
+    >>> issubclass(FiniteWidth, HasProvenance), "provenance_id" in FiniteWidth.__table__.columns
+    (True, True)
+    """
+
+    provenance_id: Mapped[int] = mapped_column(IdType, ForeignKey("provenance.id"), index=True)
+
+    @declared_attr
+    def provenance(cls) -> Mapped[Provenance]:
+        return relationship("Provenance", lazy="raise")
+
+
+class Provenance(Base):
+    """Who computed a row, how and when: method, code version, parameters (JSON), host, device.
+
+    Attributes
+    ----------
+    id : int
+        Surrogate key.
+    method : str
+        What computed the rows (``graph-expansion``, ``finite-width-trace``, ``architecture``, ...).
+    code_version : str
+        Package version plus git commit.
+    parameters : str
+        The inputs as canonical JSON (exact numbers as strings).
+    device : str
+        ``cpu`` (default) or ``gpu``.
+    host : str
+        Host name.
+    started_at : datetime.datetime
+        Start time (UTC; default now).
+    finished_at : datetime.datetime or None
+        Finish time (UTC); ``None`` while running or after a crash.
+
+    Examples
+    --------
+    >>> p = Provenance(method="nngp-recursion", code_version="0.1.0", parameters='{"L":3}', host="h")
+    >>> p.method, p.finished_at is None, Provenance.__tablename__
+    ('nngp-recursion', True, 'provenance')
+    """
+
+    __tablename__ = "provenance"
+
+    id: Mapped[IntPK]
+    method: Mapped[str] = mapped_column(index=True)
+    code_version: Mapped[str]
+    parameters: Mapped[JsonText]
+    device: Mapped[str] = mapped_column(default="cpu", server_default="cpu")
+    host: Mapped[str] = mapped_column(default="", server_default="")
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
