@@ -39,7 +39,9 @@ class _ReluOracle(_Oracle):
             self.k = [[self.k[0][0], kxy], [kxy, kyy]]
             det = self.k[0][0] * kyy - kxy * kxy
             if det <= mpf(10) ** -30 * self.k[0][0] * kyy:
-                raise SpecError("relu finite-width corrections need x and y not parallel (the kernel is singular); use one input")
+                raise SpecError("relu finite-width corrections at parallel inputs x, y: the two-site Taylor terms "
+                                "E[delta(u) delta(v)] diverge (the covariance at y = x is computed with one site; "
+                                "the NTK and mixed 4-point need y not parallel to x)")
             self.P = [[kyy / det, -kxy / det], [-kxy / det, self.k[0][0] / det]]
         self._om: dict = {}
         self._H: dict = {}
