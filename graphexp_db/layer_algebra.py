@@ -23,8 +23,12 @@ import numpy as np
 
 from .expand import LayerDag
 
-__all__ = ["LayerEngine", "Moments", "MOMENT_OBSERVABLES", "connected_series", "mul_series"]
+__all__ = ["LayerEngine", "Moments", "MOMENT_OBSERVABLES", "ONE_SITE", "connected_series", "mul_series"]
 
+
+#: quantities at one input: E[f(x)^4] - 3 E[f(x)^2]^2, and E[f(x)^2] (the covariance at y = x, with
+#: one site: relu's cross derivatives E[delta(u) delta(v)] diverge as the two sites of a pair become one)
+ONE_SITE = ("fourpoint", "variance")
 
 #: the output moments E[f(x)^a f(y)^b] each quantity needs, in the order connected_series takes them
 MOMENT_OBSERVABLES = {"covariance": [(1, 1)], "variance": [(2, 0)], "fourpoint": [(4, 0), (2, 0)],

@@ -47,7 +47,7 @@ from fractions import Fraction
 import numpy as np
 
 from .expand import LayerDag, layer_dag
-from .layer_algebra import LayerEngine, _mono, _nz, _sites, _topological, mul_series
+from .layer_algebra import ONE_SITE, LayerEngine, _mono, _nz, _sites, _topological, mul_series
 from .moments import EXACT, method_of, oracle_for
 from .recursion_cumulant import CumulantEngine as _CumulantEngine
 from .recursion_resnet import ResNetEngine
@@ -56,9 +56,6 @@ from .spec import DagSpec, MLPSpec, ResNetSpec, SpecError, parse_activation, par
 __all__ = ["series", "QUANTITIES", "supports"]
 
 QUANTITIES = ("covariance", "ntk", "fourpoint", "fourpoint-mixed", "variance")
-#: one input: E[f(x)^4] - 3 E[f(x)^2]^2, and E[f(x)^2] (the covariance at y = x, with one site: relu's
-#: cross derivatives E[delta(u) delta(v)] diverge as the two sites of a pair become one)
-ONE_SITE = ("fourpoint", "variance")
 
 
 def supports(arch, ensemble="gaussian", activation=None, quantity: str = "covariance") -> str | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from .layer_algebra import MOMENT_OBSERVABLES, LayerEngine, Moments, _topological, connected_series
+from .layer_algebra import MOMENT_OBSERVABLES, ONE_SITE, LayerEngine, Moments, _topological, connected_series
 from .spec import SpecError
 
 __all__ = ["CumulantEngine"]
@@ -76,7 +76,7 @@ class CumulantEngine(LayerEngine):
         self.quantity = quantity
         self.exact = True
         self.num = lambda v: v
-        one_site = quantity in ("fourpoint", "variance")
+        one_site = quantity in ONE_SITE
         if one_site and len(xs) != 1 or not one_site and len(xs) != 2:
             raise SpecError(f"{quantity} takes {'one input' if one_site else 'two inputs'}")
         self.two = not one_site

@@ -25,7 +25,7 @@ import math
 from fractions import Fraction
 
 from .gaussian import gaussian_moment_exact, poly_dual_exact
-from .layer_algebra import MOMENT_OBSERVABLES, LayerEngine, connected_series
+from .layer_algebra import MOMENT_OBSERVABLES, ONE_SITE, LayerEngine, connected_series
 from .moments import _poly_pow
 
 __all__ = ["ResNetEngine"]
@@ -70,7 +70,7 @@ class ResNetEngine(LayerEngine):
         self.L = arch.L
         self.sw2 = Fraction(arch.sw) ** 2
         self.c = tuple(act.poly_coeffs)
-        self.two = quantity not in ("fourpoint", "variance")
+        self.two = quantity not in ONE_SITE
         x, y = xs[0], xs[-1]
         d = len(x)
         self.var: dict = {}
