@@ -312,6 +312,8 @@ def _route(arch, activation, quantity: str, xs, *, max_order=None, method="auto"
     act = parse_activation(activation)
     reason = recursion.supports(arch, ens, act, quantity)
     if method == "auto":
+        if reason is not None and not act.is_polynomial:
+            raise SpecError(reason)   # the graph route sums polynomial activations only: say why the recursion cannot
         method = "recursion" if reason is None else "graphs"
     if method == "recursion":
         if reason is not None:
